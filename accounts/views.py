@@ -1,0 +1,20 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from accounts.models import Role
+
+
+@login_required
+def home(request):
+    """Each role starts where its work is."""
+    if request.user.role == Role.REP and not request.user.is_superuser:
+        return redirect("leads:list")
+    return redirect("leads:list")
+
+
+@login_required
+def notification_list(request):
+    notifications = list(request.user.notifications.select_related("lead")[:50])
+    request.user.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
+    return render(request, "accounts/notifications.html", {"notifications": notifications})

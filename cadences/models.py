@@ -1,0 +1,175 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Channel(models.TextChoices):
+    CALL = "call", "Call"
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    TWITTER = "twitter", "Twitter/X"
+    LINKEDIN = "linkedin", "LinkedIn"
+    TASK = "task", "Task"
+
+
+# Only these channels can be sent by the workers; every other step is a task for the rep.
+AUTOMATABLE_CHANNELS = (Channel.EMAIL, Channel.SMS)
+# These reach the recipient's phone: never outside the contact window in their local time.
+QUIET_HOURS_CHANNELS = (Channel.SMS, Channel.CALL)
+
+
+class Cadence(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    is_default = models.BooleanField(
+        default=False, help_text="Used for new leads that no other cadence's rules pick."
+    )
+    # Rules that pick this cadence for a new lead: empty means "any".
+    sources = models.ManyToManyField("leads.LeadSource", blank=True, related_name="cadences")
+    interest_keywords = models.CharField(
+        max_length=300, blank=True, help_text="Comma-separated words matched against the lead's interest."
+    )
+    business_days_only = models.BooleanField(default=False)
+    # A new lead gets an immediate auto-responder and a call task due within this many minutes.
+    instant_response = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_cadence")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class CadenceStep(models.Model):
+    """One touch of a cadence on one channel.
+
+    Steps used by any touch are never edited in place: an edit retires the step and
+    creates its successor, so running enrollments keep the wording they were scheduled with.
+    """
+
+    cadence = models.ForeignKey(Cadence, on_delete=models.CASCADE, related_name="steps")
+    day = models.PositiveSmallIntegerField(help_text="Day 0 is the day the lead arrived.")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order among the steps of the same day.")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    automated = models.BooleanField(default=False, help_text="Email and SMS only: sent by the system.")
+    # Local time of day the step is due (the lead's timezone), before quiet-hour/work-hour moves.
+    send_hour = models.PositiveSmallIntegerField(default=10)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True, help_text="Merge fields: {{ lead.first_name }}, {{ rep.first_name }}, ...")
+    talking_points = models.TextField(blank=True, help_text="Purpose of this touch and what to say.")
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cadence", "day", "position", "id"]
+        indexes = [models.Index(fields=["cadence", "retired_at"])]
+
+    def __str__(self):
+        return f"{self.cadence} — Day {self.day} {self.get_channel_display()}"
+
+
+class Enrollment(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed"
+        EXITED = "exited", "Exited"
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="enrollments")
+    cadence = models.ForeignKey(Cadence, on_delete=models.PROTECT, related_name="enrollments")
+    started_at = models.DateTimeField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    exit_reason = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead"], condition=Q(state__in=["active", "paused"]), name="one_running_enrollment_per_lead"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.lead} in {self.cadence} ({self.state})"
+
+
+class TouchStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    DONE = "done", "Done"
+    SKIPPED = "skipped", "Skipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Outcome(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    VOICEMAIL = "voicemail", "Left voicemail"
+    NO_ANSWER = "no_answer", "No answer"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+    NOT_INTERESTED = "not_interested", "Not interested"
+    REPLIED = "replied", "Replied"
+    APPOINTMENT = "appointment", "Appointment set"
+    SENT = "sent", "Sent"
+
+
+class Touch(models.Model):
+    """One step on one channel for one lead. The table is the dispatch queue."""
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="touches")
+    enrollment = models.ForeignKey(
+        Enrollment, null=True, blank=True, on_delete=models.CASCADE, related_name="touches"
+    )
+    step = models.ForeignKey(CadenceStep, null=True, blank=True, on_delete=models.PROTECT, related_name="touches")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    automated = models.BooleanField(default=False)
+    # Ad-hoc tasks (a reply to call back, a bounced email to fix) have a title instead of a step.
+    title = models.CharField(max_length=200, blank=True)
+    urgent = models.BooleanField(default=False)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="touches"
+    )
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=TouchStatus.choices, default=TouchStatus.SCHEDULED)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    note = models.TextField(blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Dispatch bookkeeping for automated touches.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            # What the dispatcher asks every tick: automated touches due now.
+            models.Index(
+                fields=["due_at"], condition=Q(status="scheduled", automated=True), name="touch_due_automated"
+            ),
+            # What a rep's Today page asks: my open tasks by due time.
+            models.Index(
+                fields=["assigned_to", "due_at"], condition=Q(status="scheduled", automated=False), name="touch_open_tasks"
+            ),
+            # Stuck claims for the reconciler.
+            models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="touch_sending"),
+            models.Index(fields=["lead", "due_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} for {self.lead_id} due {self.due_at:%Y-%m-%d %H:%M}"

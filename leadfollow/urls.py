@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("leads/", include("leads.urls")),
+    path("api/", include("leads.api_urls")),
+    path("cadences/", include("cadences.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,214 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", "New"
+    WORKING = "working", "Working"
+    APPOINTMENT = "appointment", "Appointment set"
+    NURTURING = "nurturing", "Nurturing"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    UNQUALIFIED = "unqualified", "Unqualified"
+
+
+OPEN_STATUSES = (LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.APPOINTMENT, LeadStatus.NURTURING)
+CLOSED_STATUSES = (LeadStatus.WON, LeadStatus.LOST, LeadStatus.UNQUALIFIED)
+# Closing as one of these needs the minimum number of attempts (or a manager's override).
+GIVE_UP_STATUSES = (LeadStatus.LOST, LeadStatus.UNQUALIFIED)
+
+
+class LeadSource(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="lead_sources"
+    )
+    # API keys look like "lf_<prefix>.<secret>"; only the prefix and a SHA-256 of the whole key are kept.
+    api_key_prefix = models.CharField(max_length=16, unique=True, null=True, blank=True, editable=False)
+    api_key_hash = models.CharField(max_length=64, blank=True, editable=False)
+    api_key_revoked_at = models.DateTimeField(null=True, blank=True)
+    cost_per_lead = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Lead(models.Model):
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +14155550123")
+    email = models.EmailField(max_length=254, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    source = models.ForeignKey(LeadSource, null=True, blank=True, on_delete=models.PROTECT, related_name="leads")
+    how_heard = models.CharField("how did you hear about us", max_length=300, blank=True)
+    interest = models.CharField("why are you contacting us", max_length=1000, blank=True)
+    status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    # Denormalised from the owner (or the source when unassigned): managers' scope is one indexed filter.
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    timezone = models.CharField(max_length=64)
+    email_opt_out = models.BooleanField(default=False)
+    sms_opt_out = models.BooleanField(default=False)
+    call_opt_out = models.BooleanField(default=False)
+    # Set by permanent provider failures: a bounced address, a landline or invalid number.
+    email_invalid = models.BooleanField(default=False)
+    sms_unusable = models.BooleanField(default=False)
+    twitter_handle = models.CharField(max_length=50, blank=True)
+    linkedin_url = models.URLField(blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    last_touch_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=300, blank=True)
+    # Counters kept by the services that log outcomes: lists and reports read them without joins.
+    attempt_count = models.PositiveIntegerField(default=0)
+    objection_count = models.PositiveIntegerField("number of nos", default=0)
+    referred_by = models.ForeignKey(
+        "leads.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # No two open leads share a phone or an email: concurrent intakes collide here.
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=Q(status__in=OPEN_STATUSES) & ~Q(phone=""),
+                name="lead_unique_open_phone",
+            ),
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=Q(status__in=OPEN_STATUSES) & ~Q(email=""),
+                name="lead_unique_open_email",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "status"]),
+            models.Index(fields=["team", "status"]),
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["phone"]),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+
+class LeadEvent(models.Model):
+    """One line of a lead's timeline."""
+
+    class Kind(models.TextChoices):
+        INQUIRY = "inquiry", "Inquiry"
+        NOTE = "note", "Note"
+        STATUS = "status", "Status change"
+        ASSIGNMENT = "assignment", "Assignment"
+        TOUCH = "touch", "Touch"
+        MESSAGE_IN = "message_in", "Message received"
+        MESSAGE_OUT = "message_out", "Message sent"
+        ENROLLMENT = "enrollment", "Cadence"
+        MERGE = "merge", "Merge"
+        OPT_OUT = "opt_out", "Opt-out"
+        EDIT = "edit", "Edit"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    text = models.TextField()
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["lead", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.text[:50]}"
+
+
+class Contact(models.Model):
+    """A customer: a won lead, or imported. Reps call a few each day for referrals."""
+
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    email = models.EmailField(blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    lead = models.OneToOneField(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="contact")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_referral_call_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [models.Index(fields=["owner", "last_referral_call_at"])]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class ImportJob(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey(LeadSource, null=True, blank=True, on_delete=models.SET_NULL)
+    filename = models.CharField(max_length=255)
+    content = models.TextField(help_text="The uploaded CSV, decoded to text.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text='[{"row": 3, "reason": "..."}]')
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Import {self.filename} ({self.get_status_display()})"
+
+    @property
+    def percent(self):
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to an API request with an Idempotency-Key, replayed for repeats."""
+
+    source = models.ForeignKey(LeadSource, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="idempotency_unique_key")]

@@ -1,0 +1,64 @@
+from django.db import models
+
+
+class Message(models.Model):
+    """An SMS or email that went out or came in, with its delivery state.
+
+    With no Twilio credentials, outbound SMS stay here with status "outbox" (the dev outbox page).
+    """
+
+    class Direction(models.TextChoices):
+        OUTBOUND = "out", "Outbound"
+        INBOUND = "in", "Inbound"
+
+    class Status(models.TextChoices):
+        OUTBOX = "outbox", "In outbox (not sent: no provider configured)"
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Undelivered"
+        FAILED = "failed", "Failed"
+        RECEIVED = "received", "Received"
+
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    channel = models.CharField(max_length=10, choices=[("sms", "SMS"), ("email", "Email")])
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
+    touch = models.ForeignKey(
+        "cadences.Touch", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    to = models.CharField(max_length=254)
+    sender = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField()
+    provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    error_code = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Twilio retries webhooks: an inbound message id is processed once.
+            models.UniqueConstraint(
+                fields=["provider_message_id"],
+                condition=models.Q(direction="in") & ~models.Q(provider_message_id=""),
+                name="inbound_message_once",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} {self.channel} to {self.to}"
+
+
+class OptOut(models.Model):
+    """The record of a lead's consent change on a channel: when, how and from where."""
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="opt_outs")
+    channel = models.CharField(max_length=10, choices=[("sms", "SMS"), ("email", "Email"), ("call", "Call")])
+    opted_out = models.BooleanField(help_text="False records an opt back in.")
+    source = models.CharField(max_length=100, help_text='e.g. "SMS keyword STOP", "unsubscribe link"')
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

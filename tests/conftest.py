@@ -1,0 +1,96 @@
+"""Shared fixtures: the people of two teams (healthchecks' alice/bob/charlie pattern) and services."""
+
+import pytest
+from django.db import connection
+
+from accounts.models import Role
+from leadfollow.celery import app as celery_app
+from tests import factories
+from tests.services import REDIS_URL, redis_available, require
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager():
+    """In-process tests run tasks inline; tests with a real worker use their own process."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def north(db):
+    return factories.TeamFactory(name="North")
+
+
+@pytest.fixture
+def south(db):
+    return factories.TeamFactory(name="South")
+
+
+@pytest.fixture
+def rep(north):
+    """Alice: a rep in North."""
+    return factories.UserFactory(username="alice", first_name="Alice", role=Role.REP, team=north)
+
+
+@pytest.fixture
+def teammate(north):
+    """Bob: another rep in North."""
+    return factories.UserFactory(username="bob", first_name="Bob", role=Role.REP, team=north)
+
+
+@pytest.fixture
+def other_rep(south):
+    """Charlie: a rep in South."""
+    return factories.UserFactory(username="charlie", first_name="Charlie", role=Role.REP, team=south)
+
+
+@pytest.fixture
+def manager(north):
+    """Mona manages North."""
+    user = factories.UserFactory(username="mona", first_name="Mona", role=Role.MANAGER)
+    north.managers.add(user)
+    return user
+
+
+@pytest.fixture
+def other_manager(south):
+    """Sam manages South."""
+    user = factories.UserFactory(username="sam", first_name="Sam", role=Role.MANAGER)
+    south.managers.add(user)
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.UserFactory(username="ada", first_name="Ada", role=Role.ADMIN)
+
+
+@pytest.fixture
+def web_source(north):
+    return factories.LeadSourceFactory(name="Website", team=north)
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user) -> a test client logged in as `user` (None: anonymous)."""
+    from django.test import Client
+
+    def make(user):
+        c = Client()
+        if user is not None:
+            c.force_login(user)
+        return c
+
+    return make
+
+
+@pytest.fixture
+def postgres(db):
+    require(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def redis_url():
+    require(redis_available(), f"Redis at {REDIS_URL}")
+    return REDIS_URL
