@@ -1,4 +1,8 @@
 from django.urls import path
 
+from cadences import views
+
 app_name = "cadences"
-urlpatterns = []
+urlpatterns = [
+    path("", views.cadence_list, name="list"),
+]
