@@ -149,6 +149,10 @@ class Touch(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     # Dispatch bookkeeping for automated touches.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Each claim gets a fresh token: a send task holding a stale token (re-claimed after a crash) does nothing.
+    claim_token = models.UUIDField(null=True, blank=True)
+    # Set right before the provider is called: the reconciler leaves in-flight sends alone for the lease.
+    send_started_at = models.DateTimeField(null=True, blank=True)
     send_attempts = models.PositiveSmallIntegerField(default=0)
     provider_message_id = models.CharField(max_length=200, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
