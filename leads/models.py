@@ -177,6 +177,10 @@ class ImportJob(models.Model):
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     source = models.ForeignKey(LeadSource, null=True, blank=True, on_delete=models.SET_NULL)
+    # Every imported lead goes to this user; blank: round-robin within the source's team.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     filename = models.CharField(max_length=255)
     content = models.TextField(help_text="The uploaded CSV, decoded to text.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
@@ -186,6 +190,8 @@ class ImportJob(models.Model):
     duplicate_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text='[{"row": 3, "reason": "..."}]')
+    warnings = models.JSONField(default=list, blank=True, help_text="Notes about the file, e.g. its encoding.")
+    failure_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
