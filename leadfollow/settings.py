@@ -12,7 +12,22 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("LEADFOLLOW_VAR_DIR", default=str(BASE_DIR / "var")))
 
-env = environ.Env()
+
+class StrictEnv(environ.Env):
+    """django-environ, but a malformed value (PORT=abc, DEBUG=maybe) is an ImproperlyConfigured naming the variable."""
+
+    BOOLEAN_STRINGS = {"true", "on", "ok", "y", "yes", "1", "false", "off", "n", "no", "0", ""}
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        if cast is bool and var in self.ENVIRON and self.ENVIRON[var].strip().lower() not in self.BOOLEAN_STRINGS:
+            raise ImproperlyConfigured(f"{var} must be a boolean (1/0, true/false), got {self.ENVIRON[var]!r}.")
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except (ValueError, TypeError) as exc:
+            raise ImproperlyConfigured(f"{var} has an invalid value {self.ENVIRON.get(var)!r}: {exc}") from exc
+
+
+env = StrictEnv()
 env.smart_cast = False
 
 DEBUG = env.bool("DEBUG", default=True)
@@ -87,9 +102,9 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------
 # SQLite by default (embedded, zero setup); DATABASE_URL switches to PostgreSQL.
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'leadfollow.sqlite3'}")
-}
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'leadfollow.sqlite3'}")}
+if not DATABASES["default"].get("ENGINE"):
+    raise ImproperlyConfigured("DATABASE_URL is not a database URL (e.g. postgres://user:password@host:5432/name).")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, the worker and beat share one file: WAL plus a busy timeout
     # and IMMEDIATE transactions keep them from failing with "database is locked".
@@ -146,9 +161,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # --- Cache, Celery ------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {
         "default": {
