@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.views import home
+from accounts.views import healthz, home
 
 urlpatterns = [
     path("", home, name="home"),
+    path("healthz/", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("leads/", include("leads.urls")),
     path("api/", include("leads.api_urls")),
