@@ -22,9 +22,7 @@ class Cadence(models.Model):
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True)
-    is_default = models.BooleanField(
-        default=False, help_text="Used for new leads that no other cadence's rules pick."
-    )
+    is_default = models.BooleanField(default=False, help_text="Used for new leads that no other cadence's rules pick.")
     # Rules that pick this cadence for a new lead: empty means "any".
     sources = models.ManyToManyField("leads.LeadSource", blank=True, related_name="cadences")
     interest_keywords = models.CharField(
@@ -58,8 +56,11 @@ class CadenceStep(models.Model):
     position = models.PositiveSmallIntegerField(default=0, help_text="Order among the steps of the same day.")
     channel = models.CharField(max_length=20, choices=Channel.choices)
     automated = models.BooleanField(default=False, help_text="Email and SMS only: sent by the system.")
-    # Local time of day the step is due (the lead's timezone), before quiet-hour/work-hour moves.
-    send_hour = models.PositiveSmallIntegerField(default=10)
+    # Local hour the step is due (lead's timezone), before quiet-hour/work-hour moves;
+    # empty: at the lead's arrival time of day (on Day 0: immediately — the instant response).
+    send_hour = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=10, help_text="Empty = at the time the lead arrived (Day 0: at once)."
+    )
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True, help_text="Merge fields: {{ lead.first_name }}, {{ rep.first_name }}, ...")
     talking_points = models.TextField(blank=True, help_text="Purpose of this touch and what to say.")
@@ -103,6 +104,7 @@ class Enrollment(models.Model):
 
 class TouchStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
+    PAUSED = "paused", "Paused"
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     DELIVERED = "delivered", "Delivered"
@@ -127,9 +129,7 @@ class Touch(models.Model):
     """One step on one channel for one lead. The table is the dispatch queue."""
 
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="touches")
-    enrollment = models.ForeignKey(
-        Enrollment, null=True, blank=True, on_delete=models.CASCADE, related_name="touches"
-    )
+    enrollment = models.ForeignKey(Enrollment, null=True, blank=True, on_delete=models.CASCADE, related_name="touches")
     step = models.ForeignKey(CadenceStep, null=True, blank=True, on_delete=models.PROTECT, related_name="touches")
     channel = models.CharField(max_length=20, choices=Channel.choices)
     automated = models.BooleanField(default=False)
@@ -168,7 +168,9 @@ class Touch(models.Model):
             ),
             # What a rep's Today page asks: my open tasks by due time.
             models.Index(
-                fields=["assigned_to", "due_at"], condition=Q(status="scheduled", automated=False), name="touch_open_tasks"
+                fields=["assigned_to", "due_at"],
+                condition=Q(status="scheduled", automated=False),
+                name="touch_open_tasks",
             ),
             # Stuck claims for the reconciler.
             models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="touch_sending"),

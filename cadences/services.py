@@ -1,21 +1,373 @@
-"""Writes on cadences: enrolment, scheduling touches, logging outcomes, exits. (Engine in progress.)"""
+"""Writes on cadences: enrolment, touches, outcomes, pause/resume and exits.
 
+A lead's enrolment materialises every step of its cadence as a Touch row with its due time
+(see cadences.scheduling). The Touch table is then both the rep's task list (manual touches)
+and the dispatch queue (automated ones, see cadences.dispatch).
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
-from cadences.models import Enrollment, Touch, TouchStatus
+from cadences.models import (
+    AUTOMATABLE_CHANNELS,
+    Cadence,
+    CadenceStep,
+    Channel,
+    Enrollment,
+    Outcome,
+    Touch,
+    TouchStatus,
+)
+from cadences.scheduling import ScheduleRules, allowed_moment, step_due_at
+from leads.models import Lead, LeadEvent, LeadStatus
+
+RUNNING = (Enrollment.State.ACTIVE, Enrollment.State.PAUSED)
+OPEN_TOUCH_STATUSES = (TouchStatus.SCHEDULED, TouchStatus.PAUSED, TouchStatus.SENDING)
+# Outcomes that are a real attempt to reach the lead (the five-attempts rule counts these).
+ATTEMPT_OUTCOMES = (
+    Outcome.CONNECTED,
+    Outcome.VOICEMAIL,
+    Outcome.NO_ANSWER,
+    Outcome.NOT_INTERESTED,
+    Outcome.REPLIED,
+    Outcome.APPOINTMENT,
+    Outcome.SENT,
+    Outcome.WRONG_NUMBER,
+)
 
 
-def enrollment_start_for_new_lead(*, lead, by=None):
-    """Enrol a new lead in the cadence its rules pick. Filled in by the cadence engine."""
-    return None
+def schedule_rules_for(*, lead: Lead, cadence: Cadence | None = None) -> ScheduleRules:
+    rep = lead.owner
+    return ScheduleRules(
+        lead_tz=lead.timezone or settings.TIME_ZONE,
+        contact_start_hour=settings.CONTACT_WINDOW_START_HOUR,
+        contact_end_hour=settings.CONTACT_WINDOW_END_HOUR,
+        rep_tz=rep.timezone if rep else None,
+        rep_start_hour=rep.work_start_hour if rep else 9,
+        rep_end_hour=rep.work_end_hour if rep else 17,
+        business_days_only=bool(cadence and cadence.business_days_only),
+    )
 
 
-def enrollment_exit(*, lead, reason: str) -> None:
-    """End the lead's running enrollment and cancel what it still had scheduled."""
+def cadence_pick_for_lead(*, lead: Lead) -> Cadence | None:
+    """The active cadence whose rules match: source and interest keywords beat source alone,
+    which beats keywords alone; else the default cadence."""
+    best, best_score = None, 0
+    for cadence in Cadence.objects.filter(active=True).prefetch_related("sources"):
+        source_ids = {s.pk for s in cadence.sources.all()}
+        keywords = [k.strip().lower() for k in cadence.interest_keywords.split(",") if k.strip()]
+        if not source_ids and not keywords:
+            continue
+        if source_ids and lead.source_id not in source_ids:
+            continue
+        interest = (lead.interest or "").lower()
+        if keywords and not any(k in interest for k in keywords):
+            continue
+        score = (2 if source_ids else 0) + (1 if keywords else 0)
+        if score > best_score:
+            best, best_score = cadence, score
+    return best or Cadence.objects.filter(active=True, is_default=True).first()
+
+
+def _skip_reason(lead: Lead, channel: str, automated: bool) -> str:
+    """Why an automated touch cannot go to this lead at all ("" if it can)."""
+    if not automated:
+        return ""
+    if channel == Channel.EMAIL:
+        if not lead.email:
+            return "No email address"
+        if lead.email_opt_out:
+            return "Unsubscribed from email"
+        if lead.email_invalid:
+            return "Email address bounced"
+    if channel == Channel.SMS:
+        if not lead.phone:
+            return "No phone number"
+        if lead.sms_opt_out:
+            return "Opted out of SMS"
+        if lead.sms_unusable:
+            return "Number cannot receive SMS"
+    return ""
+
+
+def enrollment_start(*, lead: Lead, cadence: Cadence, by=None, at: dt.datetime | None = None) -> Enrollment:
+    """Enrol `lead` in `cadence` from `at` (default: the lead's arrival for a new lead, else now).
+
+    Creates one Touch per active step, due per cadences.scheduling. Automated touches the lead
+    cannot receive (no address, opted out) are created as skipped, so reports show the gap.
+    Touches due now are handed to the workers when the transaction commits.
+    """
+    if not cadence.active:
+        raise ValidationError({"cadence": ["This cadence is not active."]})
+    if not lead.is_open:
+        raise ValidationError({"lead": ["Closed leads are not enrolled: reopen the lead first."]})
+    start = at or timezone.now()
+    rules = schedule_rules_for(lead=lead, cadence=cadence)
+    steps = list(CadenceStep.objects.filter(cadence=cadence, retired_at__isnull=True).order_by("day", "position", "id"))
     with transaction.atomic():
-        running = Enrollment.objects.filter(lead=lead, state__in=[Enrollment.State.ACTIVE, Enrollment.State.PAUSED])
-        for enrollment in running:
-            Touch.objects.filter(enrollment=enrollment, status=TouchStatus.SCHEDULED).update(
-                status=TouchStatus.CANCELLED
+        if Enrollment.objects.filter(lead=lead, state__in=RUNNING).exists():
+            raise ValidationError({"lead": ["This lead is already in a running cadence: exit it first."]})
+        enrollment = Enrollment.objects.create(lead=lead, cadence=cadence, started_at=start, created_by=by)
+        touches = []
+        for step in steps:
+            if step.day == 0 and step.send_hour is None and not cadence.instant_response:
+                continue
+            automated = step.automated and step.channel in AUTOMATABLE_CHANNELS
+            reason = _skip_reason(lead, step.channel, automated)
+            touches.append(
+                Touch(
+                    lead=lead,
+                    enrollment=enrollment,
+                    step=step,
+                    channel=step.channel,
+                    automated=automated,
+                    assigned_to=None if automated else lead.owner,
+                    due_at=step_due_at(
+                        arrival=start,
+                        day=step.day,
+                        send_hour=step.send_hour,
+                        channel=step.channel,
+                        automated=automated,
+                        rules=rules,
+                    ),
+                    status=TouchStatus.SKIPPED if reason else TouchStatus.SCHEDULED,
+                    failure_reason=reason,
+                )
             )
-        running.update(state=Enrollment.State.EXITED, exit_reason=reason)
+        Touch.objects.bulk_create(touches)
+        LeadEvent.objects.create(
+            lead=lead,
+            kind=LeadEvent.Kind.ENROLLMENT,
+            text=f"Started cadence {cadence.name} ({len(touches)} touches)",
+            actor=by,
+            created_at=timezone.now(),
+        )
+        now = timezone.now()
+        due_now = [t.pk for t in touches if t.automated and t.status == TouchStatus.SCHEDULED and t.due_at <= now]
+        if due_now:
+            from cadences.tasks import touches_send_now
+
+            # The instant auto-responder goes out as soon as the lead is committed, not at the next tick.
+            transaction.on_commit(lambda: touches_send_now.delay(due_now))
+    return enrollment
+
+
+def enrollment_start_for_new_lead(*, lead: Lead, by=None) -> Enrollment | None:
+    """Enrol a just-created lead in the cadence its rules pick, counting days from its arrival."""
+    cadence = cadence_pick_for_lead(lead=lead)
+    if cadence is None:
+        return None
+    return enrollment_start(lead=lead, cadence=cadence, by=by, at=lead.created_at)
+
+
+def enrollment_pause(*, enrollment: Enrollment, by=None) -> Enrollment:
+    with transaction.atomic():
+        enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        if enrollment.state != Enrollment.State.ACTIVE:
+            raise ValidationError("Only an active cadence can be paused.")
+        now = timezone.now()
+        enrollment.state = Enrollment.State.PAUSED
+        enrollment.paused_at = now
+        enrollment.save(update_fields=["state", "paused_at"])
+        Touch.objects.filter(enrollment=enrollment, status=TouchStatus.SCHEDULED).update(status=TouchStatus.PAUSED)
+        LeadEvent.objects.create(
+            lead=enrollment.lead, kind=LeadEvent.Kind.ENROLLMENT, text="Cadence paused", actor=by, created_at=now
+        )
+    return enrollment
+
+
+def enrollment_resume(*, enrollment: Enrollment, by=None) -> Enrollment:
+    """Resume a paused cadence: every remaining touch moves later by the time spent paused,
+    so the gaps between touches stay as they were (then windows apply again)."""
+    with transaction.atomic():
+        enrollment = Enrollment.objects.select_for_update().select_related("lead", "cadence").get(pk=enrollment.pk)
+        if enrollment.state != Enrollment.State.PAUSED:
+            raise ValidationError("Only a paused cadence can be resumed.")
+        now = timezone.now()
+        shift = now - enrollment.paused_at
+        rules = schedule_rules_for(lead=enrollment.lead, cadence=enrollment.cadence)
+        paused = list(Touch.objects.filter(enrollment=enrollment, status=TouchStatus.PAUSED))
+        for touch in paused:
+            touch.due_at = allowed_moment(
+                max(touch.due_at + shift, now), channel=touch.channel, automated=touch.automated, rules=rules
+            )
+            touch.status = TouchStatus.SCHEDULED
+        Touch.objects.bulk_update(paused, ["due_at", "status"])
+        enrollment.state = Enrollment.State.ACTIVE
+        enrollment.paused_at = None
+        enrollment.save(update_fields=["state", "paused_at"])
+        LeadEvent.objects.create(
+            lead=enrollment.lead, kind=LeadEvent.Kind.ENROLLMENT, text="Cadence resumed", actor=by, created_at=now
+        )
+    return enrollment
+
+
+def enrollment_exit(*, lead: Lead, reason: str, by=None) -> int:
+    """End the lead's running enrollment and cancel what it still had scheduled. Returns touches cancelled."""
+    with transaction.atomic():
+        running = list(Enrollment.objects.select_for_update().filter(lead=lead, state__in=RUNNING))
+        if not running:
+            return 0
+        cancelled = Touch.objects.filter(
+            enrollment__in=running, status__in=[TouchStatus.SCHEDULED, TouchStatus.PAUSED]
+        ).update(status=TouchStatus.CANCELLED, failure_reason=f"Cadence ended: {reason}"[:500])
+        now = timezone.now()
+        Enrollment.objects.filter(pk__in=[e.pk for e in running]).update(
+            state=Enrollment.State.EXITED, exit_reason=reason[:100], ended_at=now, paused_at=None
+        )
+        LeadEvent.objects.create(
+            lead=lead,
+            kind=LeadEvent.Kind.ENROLLMENT,
+            text=f"Cadence ended ({reason}); {cancelled} remaining touches cancelled",
+            actor=by,
+            created_at=now,
+        )
+    return cancelled
+
+
+def enrollment_complete_if_done(*, enrollment_id: int | None) -> bool:
+    """Mark an enrollment completed once none of its touches is still to do.
+
+    A lead that went through the whole cadence without an answer moves to nurturing.
+    """
+    if enrollment_id is None:
+        return False
+    if Touch.objects.filter(enrollment_id=enrollment_id, status__in=OPEN_TOUCH_STATUSES).exists():
+        return False
+    done = Enrollment.objects.filter(pk=enrollment_id, state=Enrollment.State.ACTIVE).update(
+        state=Enrollment.State.COMPLETED, ended_at=timezone.now()
+    )
+    if done:
+        enrollment = Enrollment.objects.select_related("lead").get(pk=enrollment_id)
+        lead = enrollment.lead
+        LeadEvent.objects.create(
+            lead=lead, kind=LeadEvent.Kind.ENROLLMENT, text="Cadence completed", created_at=timezone.now()
+        )
+        if lead.status in (LeadStatus.NEW, LeadStatus.WORKING):
+            Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.NURTURING)
+    return bool(done)
+
+
+def task_create(
+    *, lead: Lead, title: str, channel: str = Channel.CALL, due_at=None, urgent: bool = False, assigned_to=None
+) -> Touch:
+    """An ad-hoc task for the lead's rep (a reply to call back, a bounced email to fix)."""
+    return Touch.objects.create(
+        lead=lead,
+        channel=channel,
+        automated=False,
+        title=title[:200],
+        urgent=urgent,
+        assigned_to=assigned_to or lead.owner,
+        due_at=due_at or timezone.now(),
+    )
+
+
+def touch_label(touch: Touch) -> str:
+    if touch.title:
+        return touch.title
+    if touch.step_id:
+        return f"Day {touch.step.day} {touch.get_channel_display()}"
+    return touch.get_channel_display()
+
+
+def touch_may_be_worked_by(*, touch: Touch, user) -> bool:
+    from leads.selectors import leads_visible_to
+
+    if user.is_superuser or user.is_admin_role:
+        return True
+    if touch.assigned_to_id == user.pk:
+        return True
+    return user.is_manager and leads_visible_to(user).filter(pk=touch.lead_id).exists()
+
+
+def touch_complete(*, touch: Touch, outcome: str, by, note: str = "") -> Touch:
+    """Log the outcome of a manual touch: the rep's one click.
+
+    Completes the task, counts the attempt (and a "no"), sets the lead's first response,
+    moves the lead's status, and ends the cadence on a reply or an appointment.
+    """
+    if outcome not in Outcome.values:
+        raise ValidationError({"outcome": [f"Unknown outcome {outcome!r}."]})
+    if len(note or "") > 5000:
+        raise ValidationError({"note": ["Keep notes under 5000 characters."]})
+    if not touch_may_be_worked_by(touch=touch, user=by):
+        raise PermissionDenied("This task belongs to someone else.")
+    from leads.services import lead_status_change
+
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Touch.objects.filter(pk=touch.pk, status=TouchStatus.SCHEDULED, automated=False).update(
+            status=TouchStatus.DONE, outcome=outcome, note=(note or "").strip(), completed_by=by, completed_at=now
+        )
+        if not updated:
+            raise ValidationError("This task is already done or no longer scheduled.")
+        touch.refresh_from_db()
+        lead = Lead.objects.select_for_update().get(pk=touch.lead_id)
+        changes = {"last_touch_at": now}
+        if outcome in ATTEMPT_OUTCOMES:
+            changes["attempt_count"] = F("attempt_count") + 1
+            if lead.first_response_at is None:
+                changes["first_response_at"] = now
+        if outcome == Outcome.NOT_INTERESTED:
+            changes["objection_count"] = F("objection_count") + 1
+        if outcome == Outcome.WRONG_NUMBER:
+            changes["sms_unusable"] = True
+        if lead.status == LeadStatus.NEW:
+            changes["status"] = LeadStatus.WORKING
+        Lead.objects.filter(pk=lead.pk).update(**changes)
+        label = touch_label(touch)
+        text = f"{label}: {Outcome(outcome).label}"
+        if note:
+            text += f" — {note.strip()}"
+        LeadEvent.objects.create(
+            lead=lead,
+            kind=LeadEvent.Kind.TOUCH,
+            text=text,
+            actor=by,
+            created_at=now,
+            data={"touch": touch.pk, "outcome": outcome, "channel": touch.channel},
+        )
+        lead.refresh_from_db()
+        if outcome == Outcome.APPOINTMENT and lead.is_open:
+            lead_status_change(lead=lead, status=LeadStatus.APPOINTMENT, by=by)
+        elif outcome == Outcome.REPLIED:
+            enrollment_exit(lead=lead, reason="replied", by=by)
+        else:
+            enrollment_complete_if_done(enrollment_id=touch.enrollment_id)
+    return touch
+
+
+def touch_snooze(*, touch: Touch, until: dt.datetime, by) -> Touch:
+    """Move a manual task to a later time (still inside the allowed windows)."""
+    if not touch_may_be_worked_by(touch=touch, user=by):
+        raise PermissionDenied("This task belongs to someone else.")
+    now = timezone.now()
+    if until <= now:
+        raise ValidationError({"until": ["Pick a time in the future."]})
+    if until > now + dt.timedelta(days=90):
+        raise ValidationError({"until": ["Snooze at most 90 days ahead."]})
+    rules = schedule_rules_for(lead=touch.lead)
+    due = allowed_moment(until, channel=touch.channel, automated=touch.automated, rules=rules)
+    updated = Touch.objects.filter(pk=touch.pk, status=TouchStatus.SCHEDULED, automated=False).update(due_at=due)
+    if not updated:
+        raise ValidationError("Only a scheduled task can be snoozed.")
+    touch.due_at = due
+    return touch
+
+
+def touch_reassign(*, touch: Touch, to, by) -> Touch:
+    from leads.selectors import users_assignable_by
+
+    if not (by.is_manager or by.is_admin_role):
+        raise PermissionDenied("Only managers reassign tasks.")
+    if not users_assignable_by(by).filter(pk=to.pk).exists():
+        raise ValidationError({"to": ["You cannot assign tasks to this person."]})
+    Touch.objects.filter(pk=touch.pk, status=TouchStatus.SCHEDULED, automated=False).update(assigned_to=to)
+    touch.assigned_to = to
+    return touch

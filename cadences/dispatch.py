@@ -1,0 +1,318 @@
+"""Dispatch of automated touches (email, SMS): claim, send, record, reconcile.
+
+The Touch table is the queue and the database is the source of truth; Redis only carries
+batches of touch ids. The states of an automated touch:
+
+    scheduled ──claim──▶ sending ──commit point──▶ sent ──(status callback)──▶ delivered
+        ▲                  │  │
+        └── temporary ─────┘  └── permanent error ──▶ failed (+ a task for the rep)
+            error, backoff
+
+1. Claim (`touches_claim_due`, `touches_claim`): in one short transaction, due rows are locked
+   with SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite serialises writers) and moved to
+   `sending` with a fresh claim token. Two dispatchers (or two beats) never claim the same row.
+2. Send (`touch_send`): a task holding the current token marks the touch as started
+   (`send_started_at`, only if nobody started it before), renders it, checks consent and quiet
+   hours again, and calls the transport with a commit point: the callback that moves the row
+   to `sent`. The transport calls it at the moment the provider is about to accept:
+   - SMTP (two-phase): after the whole message is transmitted but before the final ".", so a
+     crash before the commit point leaves nothing delivered and a crash after leaves `sent`.
+   - Twilio: right after the API accepted the message (HTTP 201).
+3. Record: the provider's id, a Message row and a timeline entry.
+4. Reconcile (`touches_reconcile_stuck`): a touch left in `sending` past the lease
+   (DISPATCH_LEASE_SECONDS, counted from the claim, or from the send start once started) belongs
+   to a dead worker or a lost broker message. The provider is asked whether it accepted it
+   (`transports.lookup_sent`: Twilio's message list; an unfinished two-phase SMTP send never
+   was): if so the touch becomes `sent`, otherwise `scheduled` again and it is claimed anew.
+
+The guarantee: each automated touch is accepted by the provider at most once and, while its
+lead still consents, eventually at least once. The only gap is a crash in the microseconds
+between the SMTP commit point and writing the final "." (the email is then recorded as sent
+but never delivered). A send frozen longer than the lease could be sent twice; the lease is
+many times the transports' timeouts.
+"""
+
+import datetime as dt
+import logging
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from cadences.models import Channel, Touch, TouchStatus
+from cadences.rendering import render_text
+from cadences.scheduling import Window
+from cadences.services import enrollment_complete_if_done, schedule_rules_for, task_create, touch_label
+from leads.models import Lead, LeadEvent
+from messaging import transports
+from messaging.models import Message
+
+log = logging.getLogger(__name__)
+
+MAX_SEND_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_MAX_SECONDS = 3600
+
+# Permanent SMS failures and what they mean for the lead's number.
+SMS_OPTED_OUT_CODES = {"21610"}
+SMS_UNUSABLE_CODES = {"21211", "21614", "21612", "21408", "30006", "30003", "30005"}
+
+
+def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
+    """Exponential backoff: 30 s, 60 s, 120 s … capped at an hour; a provider's Retry-After wins if longer."""
+    delay = min(BACKOFF_BASE_SECONDS * 2 ** max(attempt - 1, 0), BACKOFF_MAX_SECONDS)
+    return max(delay, retry_after or 0)
+
+
+def _claim(queryset, *, now, limit) -> tuple[list[int], uuid.UUID | None]:
+    token = uuid.uuid4()
+    with transaction.atomic():
+        ids = list(
+            queryset.select_for_update(skip_locked=True).order_by("due_at", "id").values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return [], None
+        Touch.objects.filter(id__in=ids, status=TouchStatus.SCHEDULED).update(
+            status=TouchStatus.SENDING,
+            claimed_at=now,
+            claim_token=token,
+            send_started_at=None,
+            send_attempts=F("send_attempts") + 1,
+        )
+    return ids, token
+
+
+def touches_claim_due(*, now: dt.datetime | None = None, limit: int | None = None):
+    """Claim up to `limit` automated touches due at `now`. Returns (ids, token)."""
+    now = now or timezone.now()
+    due = Touch.objects.filter(status=TouchStatus.SCHEDULED, automated=True, due_at__lte=now)
+    return _claim(due, now=now, limit=limit or settings.DISPATCH_BATCH_SIZE)
+
+
+def touches_claim(*, ids: list[int], now: dt.datetime | None = None):
+    """Claim these touches if they are still scheduled and due (a new lead's instant response)."""
+    now = now or timezone.now()
+    due = Touch.objects.filter(id__in=ids, status=TouchStatus.SCHEDULED, automated=True, due_at__lte=now)
+    return _claim(due, now=now, limit=len(ids))
+
+
+def _mine(touch_id: int, token) -> Q:
+    return Q(pk=touch_id, claim_token=token)
+
+
+def _release(touch_id, token, *, due_at, reason="", status=TouchStatus.SCHEDULED) -> int:
+    """Give a claimed touch back (rescheduled, skipped or failed); only the claim holder can."""
+    return Touch.objects.filter(_mine(touch_id, token), status__in=[TouchStatus.SENDING, TouchStatus.SENT]).update(
+        status=status, due_at=due_at, claim_token=None, send_started_at=None, failure_reason=reason[:500]
+    )
+
+
+def outgoing_message_for(touch: Touch) -> transports.OutgoingMessage:
+    """Render a touch into what the transport sends: the step's template for this lead and rep."""
+    lead, rep, step = touch.lead, touch.lead.owner, touch.step
+    body = render_text(step.body if step else "", lead=lead, rep=rep)
+    if touch.channel == Channel.SMS:
+        return transports.OutgoingMessage(
+            channel="sms", to=lead.phone, body=body, touch_id=touch.pk, lead_id=lead.pk
+        )
+    subject = render_text(step.subject if step else "", lead=lead, rep=rep) or f"Following up, {lead.first_name}"
+    from messaging.unsubscribe import unsubscribe_url
+
+    link = unsubscribe_url(lead=lead)
+    footer = (
+        f"\n\n--\n{rep.get_full_name() if rep else settings.ORGANIZATION_NAME}\n"
+        f"{settings.ORGANIZATION_NAME}, {settings.ORGANIZATION_POSTAL_ADDRESS}\n"
+        f"Don't want these emails? Unsubscribe: {link}"
+    )
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ")
+    return transports.OutgoingMessage(
+        channel="email",
+        to=lead.email,
+        subject=subject,
+        body=body + footer,
+        touch_id=touch.pk,
+        lead_id=lead.pk,
+        message_id=f"<touch-{touch.pk}@{domain}>",
+        headers={
+            "List-Unsubscribe": f"<{link}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+
+
+def _consent_problem(touch: Touch) -> str:
+    from cadences.services import _skip_reason
+
+    return _skip_reason(touch.lead, touch.channel, True)
+
+
+def _quiet_until(touch: Touch, now: dt.datetime) -> dt.datetime | None:
+    """For SMS: the next allowed moment if `now` is outside the recipient's contact window."""
+    if touch.channel != Channel.SMS:
+        return None
+    rules = schedule_rules_for(lead=touch.lead)
+    from zoneinfo import ZoneInfo
+
+    window = Window(ZoneInfo(rules.lead_tz), rules.contact_start_hour, rules.contact_end_hour)
+    return None if window.contains(now) else window.next_open(now)
+
+
+def touch_send(*, touch_id: int, token) -> str:
+    """Send one claimed touch. Returns what happened ("sent", "stale", "skipped", "retry", "failed", "quiet")."""
+    token = uuid.UUID(str(token))
+    touch = (
+        Touch.objects.select_related("lead", "lead__owner", "step")
+        .filter(_mine(touch_id, token), status=TouchStatus.SENDING, send_started_at__isnull=True)
+        .first()
+    )
+    if touch is None:
+        return "stale"
+    now = timezone.now()
+    problem = _consent_problem(touch)
+    if problem:
+        _release(touch_id, token, due_at=touch.due_at, reason=problem, status=TouchStatus.SKIPPED)
+        enrollment_complete_if_done(enrollment_id=touch.enrollment_id)
+        return "skipped"
+    quiet_until = _quiet_until(touch, now)
+    if quiet_until is not None:
+        _release(touch_id, token, due_at=quiet_until, reason="Outside the recipient's contact hours")
+        return "quiet"
+    message = outgoing_message_for(touch)
+    started = Touch.objects.filter(
+        _mine(touch_id, token), status=TouchStatus.SENDING, send_started_at__isnull=True
+    ).update(send_started_at=now)
+    if not started:
+        return "stale"
+
+    def commit_point() -> bool:
+        return bool(
+            Touch.objects.filter(_mine(touch_id, token), status=TouchStatus.SENDING).update(
+                status=TouchStatus.SENT, sent_at=timezone.now()
+            )
+        )
+
+    try:
+        result = transports.send(message, commit_point=commit_point)
+    except transports.TransportError as exc:
+        return _handle_failure(touch, token, exc)
+    touch_record_sent(touch=touch, token=token, message=message, result=result)
+    return "sent"
+
+
+def touch_record_sent(*, touch: Touch, token, message, result) -> None:
+    """After the provider accepted: keep its id, the message and a timeline line; count the send."""
+    now = timezone.now()
+    Touch.objects.filter(pk=touch.pk, claim_token=token, status__in=[TouchStatus.SENDING, TouchStatus.SENT]).update(
+        status=TouchStatus.SENT,
+        provider_message_id=result.provider_message_id[:200],
+        sent_at=F("sent_at") if touch.sent_at else now,
+        failure_reason="",
+    )
+    Touch.objects.filter(pk=touch.pk, sent_at__isnull=True).update(sent_at=now)
+    Message.objects.get_or_create(
+        direction=Message.Direction.OUTBOUND,
+        touch_id=touch.pk,
+        defaults={
+            "channel": message.channel,
+            "lead_id": touch.lead_id,
+            "to": message.to,
+            "sender": settings.TWILIO_FROM_NUMBER if message.channel == "sms" else settings.DEFAULT_FROM_EMAIL,
+            "subject": message.subject,
+            "body": message.body,
+            "provider_message_id": result.provider_message_id[:200],
+            "status": Message.Status.OUTBOX if result.status == "outbox" else Message.Status.SENT,
+        },
+    )
+    Lead.objects.filter(pk=touch.lead_id).update(last_touch_at=now)
+    what = "SMS" if message.channel == "sms" else f"Email “{message.subject}”"
+    LeadEvent.objects.create(
+        lead_id=touch.lead_id,
+        kind=LeadEvent.Kind.MESSAGE_OUT,
+        text=f"{touch_label(touch)}: {what} {'queued in the outbox' if result.status == 'outbox' else 'sent'}",
+        created_at=now,
+        data={"touch": touch.pk, "provider_message_id": result.provider_message_id},
+    )
+    enrollment_complete_if_done(enrollment_id=touch.enrollment_id)
+
+
+def _handle_failure(touch: Touch, token, exc: "transports.TransportError") -> str:
+    now = timezone.now()
+    attempts = Touch.objects.filter(pk=touch.pk).values_list("send_attempts", flat=True).first() or 1
+    if not exc.permanent and exc.code == "claim_lost":
+        return "stale"
+    if not exc.permanent and attempts < MAX_SEND_ATTEMPTS:
+        retry_at = now + dt.timedelta(seconds=backoff_seconds(attempts, exc.retry_after))
+        _release(touch.pk, token, due_at=retry_at, reason=f"Retrying: {exc.reason}")
+        log.warning("touch %s: temporary failure (%s), retry at %s", touch.pk, exc.reason, retry_at)
+        return "retry"
+    reason = exc.reason if exc.permanent else f"Gave up after {attempts} attempts: {exc.reason}"
+    if not _release(touch.pk, token, due_at=touch.due_at, reason=reason, status=TouchStatus.FAILED):
+        return "stale"
+    touch_fail_permanently(touch=touch, code=exc.code, reason=reason)
+    return "failed"
+
+
+def touch_fail_permanently(*, touch: Touch, code: str, reason: str) -> None:
+    """A touch the provider refused for good: flag the lead's channel and give the rep a task."""
+    lead = touch.lead
+    code = str(code or "")
+    if touch.channel == Channel.SMS:
+        if code in SMS_OPTED_OUT_CODES:
+            Lead.objects.filter(pk=lead.pk).update(sms_opt_out=True)
+            fix = "The number opted out of SMS: call instead"
+        else:
+            Lead.objects.filter(pk=lead.pk).update(sms_unusable=True)
+            fix = "SMS failed (number cannot receive texts): call instead or fix the number"
+        from cadences.models import Touch as T
+
+        T.objects.filter(lead=lead, channel=Channel.SMS, automated=True, status=TouchStatus.SCHEDULED).update(
+            status=TouchStatus.SKIPPED, failure_reason=reason[:500]
+        )
+    else:
+        if code in ("hard_bounce", "bounce", "complaint") or code.startswith("5"):
+            Lead.objects.filter(pk=lead.pk).update(email_invalid=True)
+        fix = "Email bounced: find a working address or call"
+    LeadEvent.objects.create(
+        lead=lead,
+        kind=LeadEvent.Kind.TOUCH,
+        text=f"{touch_label(touch)} failed: {reason}",
+        created_at=timezone.now(),
+        data={"touch": touch.pk, "code": code},
+    )
+    task_create(lead=lead, title=fix, channel=Channel.CALL, urgent=False)
+    enrollment_complete_if_done(enrollment_id=touch.enrollment_id)
+
+
+def touches_reconcile_stuck(*, now: dt.datetime | None = None, limit: int = 500) -> dict:
+    """Settle touches left in `sending` past the lease (see the module docstring, step 4)."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
+    stale = Q(send_started_at__isnull=True, claimed_at__lt=cutoff) | Q(send_started_at__lt=cutoff)
+    stuck = list(
+        Touch.objects.select_related("lead", "lead__owner", "step")
+        .filter(stale, status=TouchStatus.SENDING)
+        .order_by("claimed_at")[:limit]
+    )
+    found = requeued = 0
+    for touch in stuck:
+        token = touch.claim_token
+        if touch.send_started_at is None:
+            # Never started: the provider never saw it.
+            requeued += Touch.objects.filter(
+                _mine(touch.pk, token), status=TouchStatus.SENDING, send_started_at__isnull=True
+            ).update(status=TouchStatus.SCHEDULED, claim_token=None)
+            continue
+        message = outgoing_message_for(touch)
+        result = transports.lookup_sent(message, since=touch.claimed_at - dt.timedelta(seconds=5))
+        if result is not None:
+            touch_record_sent(touch=touch, token=token, message=message, result=result)
+            found += 1
+        else:
+            requeued += Touch.objects.filter(
+                _mine(touch.pk, token), status=TouchStatus.SENDING, send_started_at=touch.send_started_at
+            ).update(status=TouchStatus.SCHEDULED, claim_token=None, send_started_at=None)
+    if stuck:
+        log.warning("reconciled %s stuck touches: %s already sent, %s requeued", len(stuck), found, requeued)
+    return {"stuck": len(stuck), "found_sent": found, "requeued": requeued}

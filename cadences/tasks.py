@@ -1,0 +1,46 @@
+"""Thin Celery tasks around cadences.dispatch. Tasks take ids, never model instances."""
+
+from celery import shared_task
+from django.conf import settings
+
+from cadences import dispatch
+
+# How many claimed batches one beat tick hands out at most (the rest wait for the next tick).
+MAX_BATCHES_PER_TICK = 50
+
+
+@shared_task(name="cadences.dispatch_due")
+def dispatch_due() -> int:
+    """Beat, every few seconds: claim due automated touches in batches and fan them out to workers."""
+    claimed = 0
+    for _ in range(MAX_BATCHES_PER_TICK):
+        ids, token = dispatch.touches_claim_due(limit=settings.DISPATCH_BATCH_SIZE)
+        if not ids:
+            break
+        claimed += len(ids)
+        touches_send.delay(ids, str(token))
+    return claimed
+
+
+@shared_task(name="cadences.touches_send")
+def touches_send(ids: list[int], token: str) -> dict:
+    results: dict[str, int] = {}
+    for touch_id in ids:
+        outcome = dispatch.touch_send(touch_id=touch_id, token=token)
+        results[outcome] = results.get(outcome, 0) + 1
+    return results
+
+
+@shared_task(name="cadences.touches_send_now")
+def touches_send_now(ids: list[int]) -> dict:
+    """A new lead's instant response: claim exactly these touches and send them now."""
+    claimed, token = dispatch.touches_claim(ids=ids)
+    if not claimed:
+        return {}
+    return touches_send(claimed, str(token))
+
+
+@shared_task(name="cadences.reconcile_stuck")
+def reconcile_stuck() -> dict:
+    return dispatch.touches_reconcile_stuck()
+
