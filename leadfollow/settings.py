@@ -197,7 +197,8 @@ EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.filebased.EmailBackend"
     if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
+    # Two-phase SMTP: the touch is marked sent before the server may accept (messaging/email_backends.py).
+    else "messaging.email_backends.TwoPhaseSMTPBackend",
 )
 EMAIL_FILE_PATH = str(VAR_DIR / "sent-emails")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")

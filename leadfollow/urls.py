@@ -10,5 +10,6 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("api/", include("leads.api_urls")),
     path("cadences/", include("cadences.urls")),
+    path("outbox/", include("messaging.urls")),
     path("admin/", admin.site.urls),
 ]

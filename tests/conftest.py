@@ -8,6 +8,8 @@ from leadfollow.celery import app as celery_app
 from tests import factories
 from tests.services import REDIS_URL, redis_available, require
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _celery_eager():

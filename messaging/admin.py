@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from messaging.models import Message, OptOut
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "direction", "channel", "status", "to", "lead", "provider_message_id", "error_code")
+    list_filter = ("direction", "channel", "status")
+    search_fields = ("to", "sender", "provider_message_id", "subject")
+    raw_id_fields = ("lead", "touch")
+    list_select_related = ("lead",)
+    readonly_fields = ("created_at", "updated_at")
+    date_hierarchy = "created_at"
+
+
+@admin.register(OptOut)
+class OptOutAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "lead", "channel", "opted_out", "source")
+    list_filter = ("channel", "opted_out")
+    search_fields = ("source",)
+    raw_id_fields = ("lead",)
+    list_select_related = ("lead",)
+    readonly_fields = ("created_at",)

@@ -1,0 +1,162 @@
+"""SMTP with a commit point inside the SMTP transaction, for exactly-once automated email.
+
+RFC 5321 §4.1.1.4: a server takes responsibility for a message only when it has acknowledged the
+end-of-data indicator ("<CRLF>.<CRLF>"). Everything before that is revocable: if the client closes
+the connection first, the server discards the message. `TwoPhaseSMTPBackend.send_with_commit_point`
+uses that window:
+
+1. connect (+ STARTTLS/login as configured), EHLO, MAIL FROM, RCPT TO for every recipient, DATA;
+2. send the whole dot-stuffed message, but NOT the final ".";
+3. call `commit_point()`, which durably marks the touch as sent and returns True
+   (False: the dispatcher lost its claim);
+4. False or an exception: close the socket abruptly (no final dot, no QUIT) -> the server discards it;
+   True: send ".", read the reply. 250 = accepted.
+
+So a worker killed before step 3 completes leaves no delivered mail (the kernel closes its socket
+mid-DATA), and one killed after it leaves the database already saying "sent". The residual window is
+the server's reply to the final dot: if the connection dies after the dot went out but before the
+reply arrived, the outcome is unknown (the classic RFC 1047 duplicate problem); that is reported as a
+permanent TransportError with code "outcome_unknown" so that it is never re-sent (at most once).
+"""
+
+import re
+import smtplib
+import socket
+import struct
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.mail.backends.smtp import EmailBackend
+from django.core.mail.message import EmailMessage, sanitize_address
+
+from messaging.transports import TransportError
+
+# RFC 5321 §4.5.2 transparency: a line starting with "." gets another ".".
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+# Permanent recipient failures: mailbox unavailable, user not local, mailbox name not allowed.
+HARD_BOUNCE_CODES = {550, 551, 553}
+
+
+def smtp_error(code: int, reply, *, stage: str, after_commit: bool = False) -> TransportError:
+    """Map an SMTP reply to a TransportError: 4xx temporary, 5xx permanent (recipient 550/551/553: hard bounce)."""
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    reason = f"SMTP {code} at {stage}: {text}".strip()[:500]
+    if 500 <= code < 600 and not (stage == "rcpt" and code == 552):
+        # RFC 5321 §4.5.3.1.10: a 552 to RCPT (too many recipients / storage) is to be treated as 452.
+        bounce = code in HARD_BOUNCE_CODES and stage in ("rcpt", "end of data")
+        return TransportError(
+            reason, permanent=True, code="hard_bounce" if bounce else f"smtp_{code}", after_commit=after_commit
+        )
+    return TransportError(reason, permanent=False, code=f"smtp_{code}", after_commit=after_commit)
+
+
+class TwoPhaseSMTPBackend(EmailBackend):
+    """Django's SMTP backend plus `send_with_commit_point`; `send_messages` still works as usual."""
+
+    def send_with_commit_point(self, email_message: EmailMessage, commit_point: Callable[[], bool]) -> str:
+        """Send one message, calling `commit_point()` after the data and before the final dot.
+
+        Returns the server's reply text to the final dot (often with its queue id). Raises
+        TransportError: code "claim_lost" when commit_point() returned False (nothing delivered),
+        "hard_bounce" for 550/551/553 recipients, "smtp_<code>" for other replies, "smtp_connect"
+        when the server cannot be reached, "outcome_unknown" when the reply to the final dot was lost.
+        `error.after_commit` says whether commit_point() had already returned True.
+        """
+        encoding = email_message.encoding or settings.DEFAULT_CHARSET
+        recipients = [sanitize_address(addr, encoding) for addr in email_message.recipients()]
+        if not recipients:
+            raise TransportError("the message has no recipients", permanent=True, code="no_recipients")
+        from_email = sanitize_address(email_message.from_email, encoding)
+        data = email_message.message().as_bytes(linesep="\r\n")
+
+        with self._lock:
+            try:
+                new_connection = self.open()
+            except (OSError, smtplib.SMTPException) as exc:
+                self._drop_connection()
+                raise TransportError(f"SMTP server unreachable: {exc}", permanent=False, code="smtp_connect")
+            try:
+                return self._transaction(from_email, recipients, data, commit_point)
+            finally:
+                if new_connection:
+                    try:
+                        self.close()
+                    except (OSError, smtplib.SMTPException):
+                        self._drop_connection()
+
+    def _transaction(self, from_email, recipients, data, commit_point) -> str:
+        connection = self.connection
+        try:
+            connection.ehlo_or_helo_if_needed()
+            options = [f"size={len(data)}"] if connection.does_esmtp and connection.has_extn("size") else []
+            code, reply = connection.mail(from_email, options)
+            if code != 250:
+                self._reset()
+                raise smtp_error(code, reply, stage="mail from")
+            for recipient in recipients:
+                code, reply = connection.rcpt(recipient)
+                if code not in (250, 251):
+                    # All or nothing: a lead's message never goes out to only some of its recipients.
+                    self._reset()
+                    raise smtp_error(code, reply, stage="rcpt")
+            connection.putcmd("data")
+            code, reply = connection.getreply()
+            if code != 354:
+                self._reset()
+                raise smtp_error(code, reply, stage="data")
+            payload = _LEADING_DOT.sub(b"..", data)
+            if not payload.endswith(b"\r\n"):
+                payload += b"\r\n"
+            connection.send(payload)
+        except (OSError, smtplib.SMTPException) as exc:
+            # Before the commit point nothing was accepted: safe to retry.
+            self._drop_connection()
+            raise TransportError(f"SMTP error before end of data: {exc}", permanent=False, code="smtp_connection")
+
+        try:
+            committed = commit_point()
+        except BaseException:
+            self._drop_connection()
+            raise
+        if not committed:
+            self._drop_connection()
+            raise TransportError("claim lost", permanent=False, code="claim_lost")
+
+        try:
+            connection.send(b".\r\n")
+            code, reply = connection.getreply()
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop_connection()
+            raise TransportError(
+                f"no reply to the end of data, the server may have accepted the message: {exc}",
+                permanent=True,
+                code="outcome_unknown",
+                after_commit=True,
+            )
+        if code != 250:
+            raise smtp_error(code, reply, stage="end of data", after_commit=True)
+        return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+    def _reset(self):
+        try:
+            self.connection.rset()
+        except (OSError, smtplib.SMTPException):
+            self._drop_connection()
+
+    def _drop_connection(self):
+        """Close the socket at once (RST, no QUIT): an unfinished DATA is discarded by the server."""
+        for attr in ("connection", "_partial_connection"):
+            connection = getattr(self, attr, None)
+            if connection is None:
+                continue
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+            try:
+                connection.close()
+            except OSError:
+                pass
+            setattr(self, attr, None)

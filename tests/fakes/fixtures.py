@@ -1,0 +1,48 @@
+"""Fixtures for the fake providers; registered in tests/conftest.py (`pytest_plugins`).
+
+`fake_twilio`: a fake Twilio REST API on 127.0.0.1 with settings pointing the real twilio
+library at it. `smtp_server`: aiosmtpd on 127.0.0.1 with EMAIL_BACKEND set to the two-phase
+SMTP backend. Both are fresh per test.
+"""
+
+import pytest
+
+from tests.fakes.smtp_server import FakeSMTPServer
+from tests.fakes.twilio_api import FakeTwilioAPI
+
+FAKE_TWILIO_FROM_NUMBER = "+15005550006"
+
+
+@pytest.fixture
+def fake_twilio(settings):
+    from messaging.twilio_client import reset_client_cache
+
+    api = FakeTwilioAPI().start()
+    settings.TWILIO_ACCOUNT_SID = api.account_sid
+    settings.TWILIO_AUTH_TOKEN = api.auth_token
+    settings.TWILIO_FROM_NUMBER = FAKE_TWILIO_FROM_NUMBER
+    settings.TWILIO_MESSAGING_SERVICE_SID = ""
+    settings.TWILIO_API_BASE_URL = api.url
+    reset_client_cache()
+    try:
+        yield api
+    finally:
+        api.stop()
+        reset_client_cache()
+
+
+@pytest.fixture
+def smtp_server(settings):
+    server = FakeSMTPServer().start()
+    settings.EMAIL_BACKEND = "messaging.email_backends.TwoPhaseSMTPBackend"
+    settings.EMAIL_HOST = server.host
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    try:
+        yield server
+    finally:
+        server.stop()

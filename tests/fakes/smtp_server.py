@@ -1,0 +1,164 @@
+"""A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it accepted, with fault injection.
+
+    with FakeSMTPServer() as smtp:
+        ... send to 127.0.0.1:smtp.port ...
+        smtp.messages()   # [email.message.EmailMessage], in arrival order
+
+Faults: `reject_recipient(addr, code=550)` refuses RCPT TO for an address; `temp_fail_next(n, code=421,
+stage="rcpt" | "mail" | "data")` answers the next n transactions with a temporary error at that stage
+("data" = the reply to the final dot, i.e. after the client's commit point).
+Run alone: `python -m tests.fakes.smtp_server --port 8025`.
+"""
+
+import argparse
+import email
+import email.policy
+import signal
+import socket
+import sys
+import threading
+from collections import Counter
+
+from aiosmtpd.controller import Controller
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class _Handler:
+    def __init__(self, server: "FakeSMTPServer"):
+        self.server = server
+
+    async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
+        status = self.server._fault("mail")
+        if status:
+            return status
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options):
+        with self.server._lock:
+            rejected = self.server._rejected.get(address.lower())
+        if rejected:
+            return rejected
+        status = self.server._fault("rcpt")
+        if status:
+            return status
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, smtp, session, envelope):
+        status = self.server._fault("data")
+        if status:
+            return status
+        parsed = email.message_from_bytes(envelope.original_content or b"", policy=email.policy.default)
+        with self.server._lock:
+            self.server._messages.append(parsed)
+            self.server._envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            count = len(self.server._messages)
+        return f"250 2.0.0 Ok: queued as FAKE{count:06d}"
+
+
+class FakeSMTPServer:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.host = host
+        self._requested_port = port
+        self._lock = threading.Lock()
+        self._messages: list[email.message.EmailMessage] = []
+        self._envelopes: list[tuple[str, list[str]]] = []
+        self._rejected: dict[str, str] = {}
+        self._temp_fail = {"count": 0, "status": "", "stage": ""}
+        self.controller: Controller | None = None
+        self.port = port
+
+    def start(self) -> "FakeSMTPServer":
+        last_error = None
+        for _attempt in range(5):  # a picked free port can be taken in between: try another
+            self.port = self._requested_port or _free_port(self.host)
+            self.controller = Controller(_Handler(self), hostname=self.host, port=self.port)
+            try:
+                self.controller.start()
+                return self
+            except OSError as exc:
+                last_error = exc
+                self.controller = None
+                if self._requested_port:
+                    break
+        raise last_error
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    # --- what arrived -----------------------------------------------------------------------------
+    def messages(self) -> list:
+        with self._lock:
+            return list(self._messages)
+
+    def envelopes(self) -> list[tuple[str, list[str]]]:
+        """(MAIL FROM, [RCPT TO, ...]) of each accepted message."""
+        with self._lock:
+            return list(self._envelopes)
+
+    def count_by_message_id(self) -> Counter:
+        with self._lock:
+            return Counter(m["Message-ID"] for m in self._messages)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._messages.clear()
+            self._envelopes.clear()
+            self._rejected.clear()
+            self._temp_fail = {"count": 0, "status": "", "stage": ""}
+
+    # --- faults ----------------------------------------------------------------------------------
+    def reject_recipient(self, address: str, code: int = 550, text: str = "5.1.1 No such user here") -> None:
+        with self._lock:
+            self._rejected[address.lower()] = f"{code} {text}"
+
+    def temp_fail_next(
+        self, count: int = 1, *, code: int = 421, stage: str = "rcpt", text: str = "4.3.2 Try again later"
+    ) -> None:
+        if stage not in ("mail", "rcpt", "data"):
+            raise ValueError(stage)
+        with self._lock:
+            self._temp_fail = {"count": count, "status": f"{code} {text}", "stage": stage}
+
+    def _fault(self, stage: str) -> str:
+        with self._lock:
+            fault = self._temp_fail
+            if fault["count"] > 0 and fault["stage"] == stage:
+                fault["count"] -= 1
+                return fault["status"]
+        return ""
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="A local SMTP server that keeps messages in memory.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server = FakeSMTPServer(args.host, args.port).start()
+    print(f"listening on {server.host}:{server.port}", flush=True)
+    while not stop.wait(0.5):
+        pass
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
