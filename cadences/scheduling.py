@@ -8,7 +8,7 @@ The rules, in order:
 2. The time then moves forward, never back, to the first moment allowed for the step:
    - automated SMS and every call: inside the recipient's contact window
      (CONTACT_WINDOW_START_HOUR–CONTACT_WINDOW_END_HOUR, lead's local time, at most 08:00–21:00);
-   - manual tasks: inside the rep's working hours (rep's timezone); a call must satisfy both,
+   - manual tasks: inside the rep's working hours (rep's timezone); a call or a rep's own text must satisfy both,
      and when the two never overlap the lead's window wins (it is a legal limit, the rep's is not);
    - business-days-only cadences: never on a Saturday or Sunday, lead's local time.
    Automated email may go any time.
@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 from cadences.models import Channel
 
 UTC = dt.UTC
-# Safety bound for the search for a moment that satisfies every window; ~a month of days.
-_MAX_MOVES = 64
+# The search for a moment that satisfies every window gives up after this long: windows that
+# do not meet within a week (a rep on the other side of the world) are treated as never meeting.
+_SEARCH_HORIZON = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class Window:
 
 def first_moment_in_all(moment: dt.datetime, windows: list[Window]) -> dt.datetime | None:
     """The first instant at or after `moment` inside every window, or None if they never meet."""
-    for _ in range(_MAX_MOVES):
+    horizon = moment + _SEARCH_HORIZON
+    while moment <= horizon:
         moved = moment
         for window in windows:
             moved = window.next_open(moved)
@@ -111,21 +113,23 @@ def step_due_at(
 def allowed_moment(moment: dt.datetime, *, channel: str, automated: bool, rules: ScheduleRules) -> dt.datetime:
     """Move `moment` forward to the first instant this kind of touch may happen (module docstring, rule 2)."""
     lead_tz = ZoneInfo(rules.lead_tz)
-    weekdays = rules.business_days_only
-    contact = Window(lead_tz, rules.contact_start_hour, rules.contact_end_hour, weekdays)
-    rep = Window(ZoneInfo(rules.rep_tz or rules.lead_tz), rules.rep_start_hour, rules.rep_end_hour, weekdays)
+    # Business days are the lead's: Saturday in the lead's town is Saturday, whatever the rep's clock says.
+    lead_days = [Window(lead_tz, 0, 24, weekdays_only=True)] if rules.business_days_only else []
+    contact = Window(lead_tz, rules.contact_start_hour, rules.contact_end_hour)
+    rep = Window(ZoneInfo(rules.rep_tz or rules.lead_tz), rules.rep_start_hour, rules.rep_end_hour)
     if automated and channel == Channel.SMS:
-        windows = [contact]
+        legal, preferred = [contact], []
     elif automated:
-        windows = [Window(lead_tz, 0, 24, weekdays)] if weekdays else []
-    elif channel == Channel.CALL:
-        windows = [contact, rep]
+        legal, preferred = [], []
+    elif channel in (Channel.CALL, Channel.SMS):
+        legal, preferred = [contact], [rep]
     else:
-        windows = [rep]
+        legal, preferred = [], [rep]
+    windows = lead_days + legal + preferred
     if not windows:
         return moment
     found = first_moment_in_all(moment, windows)
     if found is None:
         # The rep's hours never meet the lead's window: the lead's legal window wins.
-        found = first_moment_in_all(moment, [w for w in windows if w is not rep]) or moment
+        found = first_moment_in_all(moment, lead_days + legal) or moment
     return found
