@@ -242,6 +242,10 @@ def _handle_failure(touch: Touch, token, exc: "transports.TransportError") -> st
     attempts = Touch.objects.filter(pk=touch.pk).values_list("send_attempts", flat=True).first() or 1
     if not exc.permanent and exc.code == "claim_lost":
         return "stale"
+    if not exc.permanent and exc.code == "outcome_unknown":
+        # The provider may have accepted it: leave the claim for the reconciler, which asks first.
+        log.warning("touch %s: outcome unknown (%s), left to the reconciler", touch.pk, exc.reason)
+        return "unknown"
     if not exc.permanent and attempts < MAX_SEND_ATTEMPTS:
         retry_at = now + dt.timedelta(seconds=backoff_seconds(attempts, exc.retry_after))
         _release(touch.pk, token, due_at=retry_at, reason=f"Retrying: {exc.reason}")
@@ -305,7 +309,11 @@ def touches_reconcile_stuck(*, now: dt.datetime | None = None, limit: int = 500)
             ).update(status=TouchStatus.SCHEDULED, claim_token=None)
             continue
         message = outgoing_message_for(touch)
-        result = transports.lookup_sent(message, since=touch.claimed_at - dt.timedelta(seconds=5))
+        try:
+            result = transports.lookup_sent(message, since=touch.claimed_at - dt.timedelta(seconds=5))
+        except transports.TransportError as exc:
+            log.warning("touch %s: cannot ask the provider yet (%s)", touch.pk, exc.reason)
+            continue
         if result is not None:
             touch_record_sent(touch=touch, token=token, message=message, result=result)
             found += 1

@@ -1,0 +1,213 @@
+"""A new lead is enrolled in its cadence with the right touches on the right channels and days."""
+
+import datetime as dt
+from collections import defaultdict
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from cadences.models import Cadence, CadenceStep, Enrollment, Outcome, Touch, TouchStatus
+from cadences.services import (
+    cadence_pick_for_lead,
+    enrollment_exit,
+    enrollment_pause,
+    enrollment_resume,
+    enrollment_start,
+    touch_complete,
+)
+from leads.models import LeadStatus
+from leads.services import lead_intake, lead_status_change
+from tests.factories import CadenceFactory, CadenceStepFactory, LeadFactory
+
+REFERENCE_PLAN = {
+    0: {"email", "sms", "call"},
+    1: {"call", "email"},
+    2: {"email", "twitter"},
+    3: {"twitter"},
+    5: {"email", "linkedin"},
+    7: {"email"},
+    10: {"call", "email"},
+    17: {"email", "twitter"},
+    21: {"linkedin"},
+    28: {"call", "email"},
+}
+
+# Wednesday 3 June 2026, 14:00 UTC = 10:00 in New York.
+ARRIVAL = dt.datetime(2026, 6, 3, 14, 0, tzinfo=dt.UTC)
+
+
+def intake(web_source, **overrides):
+    data = {"first_name": "Dana", "last_name": "Lee", "phone": "+1 212 555 1234", "email": "dana@example.org"}
+    data.update(overrides)
+    return lead_intake(source=web_source, via="api", **data).lead
+
+
+def test_reference_cadence_ships_the_studied_plan(reference_cadence):
+    plan = defaultdict(set)
+    for step in reference_cadence.steps.filter(retired_at__isnull=True):
+        plan[step.day].add(step.channel)
+        assert step.talking_points, f"step {step} has no talking points"
+        assert "touching base" not in (step.body + step.talking_points).lower()
+        if step.channel == "email":
+            assert step.subject and step.body
+    assert dict(plan) == REFERENCE_PLAN
+
+
+@time_machine.travel(ARRIVAL, tick=False)
+def test_new_web_lead_is_enrolled_with_touches_in_its_local_time(web_source, rep, reference_cadence):
+    lead = intake(web_source)
+    enrollment = Enrollment.objects.get(lead=lead)
+    assert enrollment.cadence == reference_cadence and enrollment.state == "active"
+    touches = list(lead.touches.select_related("step"))
+    assert len(touches) == sum(len(c) for c in REFERENCE_PLAN.values())
+    ny = ZoneInfo("America/New_York")
+    assert lead.timezone == "America/New_York"
+    for touch in touches:
+        local = touch.due_at.astimezone(ny)
+        assert (local.date() - ARRIVAL.astimezone(ny).date()).days == touch.step.day
+        assert touch.automated == (touch.channel in ("email", "sms"))
+        assert touch.assigned_to == (None if touch.automated else lead.owner)
+    instant = [t for t in touches if t.step.day == 0]
+    # The instant response: auto-responder email + SMS, and a call task due right away.
+    assert {t.channel for t in instant} == {"email", "sms", "call"}
+    call = next(t for t in instant if t.channel == "call")
+    assert call.due_at - ARRIVAL <= dt.timedelta(minutes=5)
+
+
+@time_machine.travel(ARRIVAL, tick=False)
+def test_instant_auto_responder_goes_out_on_commit(web_source, rep, reference_cadence, django_capture_on_commit_callbacks, mailoutbox):
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = intake(web_source)
+    sent = Touch.objects.filter(lead=lead, status=TouchStatus.SENT)
+    assert {t.channel for t in sent} == {"email", "sms"}
+    assert len(mailoutbox) == 1
+    email = mailoutbox[0]
+    assert email.to == ["dana@example.org"]
+    assert "Dana" in email.subject and "Alice" in email.body  # the rep by name: authentic, not generic
+    assert email.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert lead.messages.filter(channel="sms", status="outbox").count() == 1
+
+
+@time_machine.travel(ARRIVAL, tick=False)
+def test_lead_without_email_gets_email_steps_skipped(web_source, rep, reference_cadence):
+    lead = intake(web_source, email="")
+    email_touches = lead.touches.filter(channel="email")
+    assert email_touches.exists()
+    assert set(email_touches.values_list("status", flat=True)) == {TouchStatus.SKIPPED}
+    assert lead.touches.filter(channel="call", status=TouchStatus.SCHEDULED).count() == 4
+
+
+def test_rules_pick_the_most_specific_cadence(web_source, reference_cadence):
+    by_source = CadenceFactory(name="Website leads")
+    by_source.sources.add(web_source)
+    by_both = CadenceFactory(name="Website test drives", interest_keywords="test drive, demo")
+    by_both.sources.add(web_source)
+    CadenceFactory(name="Inactive", interest_keywords="pricing", active=False)
+    assert cadence_pick_for_lead(lead=LeadFactory(source=web_source, interest="A TEST DRIVE please")) == by_both
+    assert cadence_pick_for_lead(lead=LeadFactory(source=web_source, interest="pricing")) == by_source
+    assert cadence_pick_for_lead(lead=LeadFactory(source=None, interest="pricing")) == reference_cadence
+
+
+def test_one_running_enrollment_per_lead(reference_cadence):
+    lead = LeadFactory()
+    enrollment_start(lead=lead, cadence=reference_cadence)
+    with pytest.raises(ValidationError):
+        enrollment_start(lead=lead, cadence=reference_cadence)
+
+
+def test_pause_and_resume_keep_the_remaining_gaps(rep):
+    cadence = CadenceFactory()
+    CadenceStepFactory(cadence=cadence, day=1, channel="email", automated=True, send_hour=10, subject="s", body="b")
+    CadenceStepFactory(cadence=cadence, day=3, channel="email", automated=True, send_hour=10, subject="s", body="b")
+    lead = LeadFactory(owner=rep, timezone="America/New_York")
+    with time_machine.travel(ARRIVAL, tick=False):
+        enrollment = enrollment_start(lead=lead, cadence=cadence)
+        before = list(enrollment.touches.order_by("due_at").values_list("due_at", flat=True))
+        enrollment_pause(enrollment=enrollment)
+        assert set(enrollment.touches.values_list("status", flat=True)) == {TouchStatus.PAUSED}
+    with time_machine.travel(ARRIVAL + dt.timedelta(days=2), tick=False):
+        enrollment_resume(enrollment=enrollment)
+        after = list(enrollment.touches.order_by("due_at").values_list("due_at", flat=True))
+    assert [a - b for a, b in zip(after, before, strict=True)] == [dt.timedelta(days=2)] * 2
+    assert set(enrollment.touches.values_list("status", flat=True)) == {TouchStatus.SCHEDULED}
+
+
+def test_exit_cancels_remaining_touches(reference_cadence):
+    lead = LeadFactory()
+    enrollment = enrollment_start(lead=lead, cadence=reference_cadence)
+    cancelled = enrollment_exit(lead=lead, reason="replied")
+    enrollment.refresh_from_db()
+    assert enrollment.state == "exited" and enrollment.exit_reason == "replied"
+    assert cancelled == Touch.objects.filter(enrollment=enrollment, status=TouchStatus.CANCELLED).count() > 0
+    assert not Touch.objects.filter(enrollment=enrollment, status=TouchStatus.SCHEDULED).exists()
+
+
+@pytest.mark.parametrize("status", [LeadStatus.WON, LeadStatus.APPOINTMENT])
+def test_closing_or_appointment_ends_the_cadence(reference_cadence, rep, status):
+    lead = LeadFactory(owner=rep)
+    enrollment_start(lead=lead, cadence=reference_cadence)
+    lead_status_change(lead=lead, status=status, by=rep)
+    assert not Touch.objects.filter(lead=lead, status=TouchStatus.SCHEDULED).exists()
+
+
+def test_logging_outcomes_counts_attempts_and_enforces_five(reference_cadence, rep, manager):
+    lead = LeadFactory(owner=rep)
+    enrollment_start(lead=lead, cadence=reference_cadence)
+    calls = list(Touch.objects.filter(lead=lead, automated=False).order_by("due_at"))
+    touch_complete(touch=calls[0], outcome=Outcome.NOT_INTERESTED, by=rep, note="Busy this quarter")
+    lead.refresh_from_db()
+    assert lead.attempt_count == 1 and lead.objection_count == 1
+    assert lead.first_response_at is not None and lead.status == LeadStatus.WORKING
+    with pytest.raises(ValidationError, match="1 of 5 attempts"):
+        lead_status_change(lead=lead, status=LeadStatus.LOST, by=rep)
+    with pytest.raises(PermissionDenied):
+        lead_status_change(lead=lead, status=LeadStatus.LOST, by=rep, override=True, reason="x")
+    for touch in calls[1:5]:
+        touch_complete(touch=touch, outcome=Outcome.NO_ANSWER, by=rep)
+    lead.refresh_from_db()
+    assert lead.attempt_count == 5
+    lead_status_change(lead=lead, status=LeadStatus.LOST, by=rep, reason="Bought elsewhere")
+    assert lead.status == LeadStatus.LOST
+
+
+def test_an_outcome_is_logged_once_and_only_by_the_owner(reference_cadence, rep, teammate):
+    lead = LeadFactory(owner=rep)
+    enrollment_start(lead=lead, cadence=reference_cadence)
+    call = Touch.objects.filter(lead=lead, automated=False).first()
+    with pytest.raises(PermissionDenied):
+        touch_complete(touch=call, outcome=Outcome.CONNECTED, by=teammate)
+    touch_complete(touch=call, outcome=Outcome.CONNECTED, by=rep)
+    with pytest.raises(ValidationError):
+        touch_complete(touch=call, outcome=Outcome.CONNECTED, by=rep)
+    lead.refresh_from_db()
+    assert lead.attempt_count == 1
+
+
+def test_reply_ends_the_cadence(reference_cadence, rep):
+    lead = LeadFactory(owner=rep)
+    enrollment_start(lead=lead, cadence=reference_cadence)
+    call = Touch.objects.filter(lead=lead, automated=False).first()
+    touch_complete(touch=call, outcome=Outcome.REPLIED, by=rep)
+    assert Enrollment.objects.get(lead=lead).exit_reason == "replied"
+
+
+def test_edited_step_does_not_change_running_enrollments(reference_cadence):
+    lead = LeadFactory()
+    enrollment_start(lead=lead, cadence=reference_cadence)
+    touch = Touch.objects.filter(lead=lead, channel="email", step__day=7).get()
+    original_body = touch.step.body
+    step = touch.step
+    step.retired_at = timezone.now()
+    step.save()
+    CadenceStep.objects.create(cadence=reference_cadence, day=7, channel="email", automated=True, subject="New", body="New")
+    touch.refresh_from_db()
+    assert touch.step.body == original_body
+
+
+def test_inactive_cadence_enrols_nobody(db):
+    cadence = Cadence.objects.create(name="Off", active=False)
+    with pytest.raises(ValidationError):
+        enrollment_start(lead=LeadFactory(), cadence=cadence)
