@@ -1,0 +1,12 @@
+"""Background work for leads: thin tasks that call services with ids."""
+
+from celery import shared_task
+
+from leads import imports
+
+
+@shared_task(name="leads.import_job_run")
+def import_job_run(job_id: int) -> None:
+    # Not acks_late: a redelivered task would find the job running and do nothing; a failed job is
+    # re-run from the progress page, which resumes where it stopped.
+    imports.import_job_run(job_id=job_id)
