@@ -15,7 +15,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 # Seconds for connect and for each read: a hung provider must not hold a worker (and its claim) for long.
-TWILIO_TIMEOUT_SECONDS = 10
+# settings.TWILIO_TIMEOUT_SECONDS overrides it (tests use a short one).
+DEFAULT_TIMEOUT_SECONDS = 10
 
 _TWILIO_API_ORIGIN = re.compile(r"^https://api(?:\.[a-z0-9-]+)*\.twilio\.com", re.IGNORECASE)
 
@@ -27,7 +28,7 @@ class LeadFollowTwilioHttpClient(TwilioHttpClient):
     needs `Retry-After` from a 429, so the headers of the calling thread's last response are kept.
     """
 
-    def __init__(self, *, base_url: str = "", timeout: float = TWILIO_TIMEOUT_SECONDS):
+    def __init__(self, *, base_url: str = "", timeout: float = DEFAULT_TIMEOUT_SECONDS):
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
         self._local = threading.local()
@@ -54,13 +55,14 @@ def twilio_configured() -> bool:
 
 def twilio_client() -> Client:
     """The process's Client for the current settings (tests change settings: the key follows them)."""
-    key = (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_API_BASE_URL)
+    timeout = float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+    key = (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_API_BASE_URL, timeout)
     client = _clients.get(key)
     if client is None:
         with _clients_lock:
             client = _clients.get(key)
             if client is None:
-                http_client = LeadFollowTwilioHttpClient(base_url=settings.TWILIO_API_BASE_URL)
+                http_client = LeadFollowTwilioHttpClient(base_url=settings.TWILIO_API_BASE_URL, timeout=timeout)
                 client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
                 _clients[key] = client
     return client

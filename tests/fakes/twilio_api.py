@@ -103,7 +103,9 @@ class FakeTwilioAPI:
         return f"http://{self._server.server_address[0]}:{self.port}"
 
     def start(self) -> "FakeTwilioAPI":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-twilio", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -280,6 +282,9 @@ def _public(resource: dict) -> dict:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeTwilio/1.0"
+    # One write per response and no Nagle: otherwise keep-alive clients wait ~40 ms for delayed ACKs.
+    disable_nagle_algorithm = True
+    wbufsize = 64 * 1024
 
     def log_message(self, format, *args):  # quiet in test output
         pass
@@ -299,6 +304,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
+            self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
