@@ -1,0 +1,39 @@
+# LeadFollow: `make run` serves the demo, `make test` runs the suite. Needs only Python 3.11+.
+# With DATABASE_URL / REDIS_URL set, the same targets use PostgreSQL and Redis.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+# pytest-xdist workers; `make test XDIST=0` runs in one process.
+XDIST ?= 2
+
+.PHONY: run test lint venv migrate seed
+
+venv: $(STAMP)
+
+# Reinstall only when requirements.txt is newer than the stamp.
+$(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "LeadFollow needs Python 3.11 or newer (found: $$($(PYTHON) --version 2>&1))"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+migrate: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+# Web server on http://127.0.0.1:8000 plus a Celery worker and beat (Procfile, via honcho).
+run: seed
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile --app-root $(CURDIR)
+
+test: $(STAMP)
+	$(BIN)/pytest -q $(if $(filter-out 0,$(XDIST)),-n $(XDIST)) $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
