@@ -1,0 +1,142 @@
+"""Creating, editing and (de)activating cadences."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from cadences import editing
+from cadences.models import Cadence, Enrollment, TouchStatus
+from tests import factories
+
+
+def cadence_data(**overrides):
+    data = {
+        "name": "Dental leads",
+        "description": "For dental practices",
+        "active": "on",
+        "interest_keywords": "dental,  implants , Dental,",
+        "instant_response": "on",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_create_cadence(admin_client, web_source):
+    before = Cadence.objects.count()
+    response = admin_client.post(
+        reverse("cadences:create"), cadence_data(sources=[web_source.pk], business_days_only="on")
+    )
+    cadence = Cadence.objects.get(name="Dental leads")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("cadences:detail", args=[cadence.pk])
+    assert Cadence.objects.count() == before + 1
+    assert cadence.active and cadence.business_days_only and cadence.instant_response
+    assert not cadence.is_default
+    assert list(cadence.sources.all()) == [web_source]
+    # Keywords trimmed and de-duplicated (case-insensitively).
+    assert cadence.interest_keywords == "dental, implants"
+
+
+def test_create_form_renders_with_crispy(admin_client, web_source):
+    response = admin_client.get(reverse("cadences:create"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    for name in ("name", "description", "active", "is_default", "sources", "interest_keywords"):
+        assert f'name="{name}"' in html
+    assert "Website" in html
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        (cadence_data(name=""), "name"),
+        (cadence_data(name="x" * 101), "name"),
+        (cadence_data(sources=["999999"]), "sources"),
+    ],
+)
+def test_invalid_cadence_saves_nothing(admin_client, data, field):
+    before = Cadence.objects.count()
+    response = admin_client.post(reverse("cadences:create"), data)
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert Cadence.objects.count() == before
+
+
+def test_duplicate_name_is_a_form_error(admin_client, cadence):
+    before = Cadence.objects.count()
+    response = admin_client.post(reverse("cadences:create"), cadence_data(name=cadence.name))
+    assert response.status_code == 200
+    assert "name" in response.context["form"].errors
+    assert Cadence.objects.count() == before
+
+
+def test_only_one_default_when_creating(admin_client):
+    Cadence.objects.filter(is_default=True).update(is_default=False)
+    first = factories.CadenceFactory(name="First", is_default=True)
+    response = admin_client.post(reverse("cadences:create"), cadence_data(name="Second", is_default="on"))
+    assert response.status_code == 302
+    first.refresh_from_db()
+    assert not first.is_default
+    assert list(Cadence.objects.filter(is_default=True).values_list("name", flat=True)) == ["Second"]
+
+
+def test_only_one_default_when_editing(admin_client, cadence):
+    previous_default = Cadence.objects.filter(is_default=True).first() or factories.CadenceFactory(
+        name="Old default", is_default=True
+    )
+    response = admin_client.post(
+        reverse("cadences:edit", args=[cadence.pk]), cadence_data(name="Web follow-up", is_default="on")
+    )
+    assert response.status_code == 302
+    assert list(Cadence.objects.filter(is_default=True)) == [cadence]
+    previous_default.refresh_from_db()
+    assert not previous_default.is_default
+
+
+def test_saving_the_default_again_keeps_it(cadence):
+    Cadence.objects.filter(is_default=True).update(is_default=False)
+    editing.cadence_update(cadence=cadence, name=cadence.name, is_default=True)
+    editing.cadence_update(cadence=cadence, name="Renamed", is_default=True)
+    assert list(Cadence.objects.filter(is_default=True).values_list("name", flat=True)) == ["Renamed"]
+
+
+def test_edit_cadence_rules(admin_client, cadence, web_source):
+    response = admin_client.post(
+        reverse("cadences:edit", args=[cadence.pk]),
+        cadence_data(name="Web follow-up v2", sources=[web_source.pk], interest_keywords="demo"),
+    )
+    assert response.status_code == 302
+    cadence.refresh_from_db()
+    assert cadence.name == "Web follow-up v2"
+    assert cadence.interest_keywords == "demo"
+    assert list(cadence.sources.all()) == [web_source]
+    # Unticking clears the rule.
+    admin_client.post(reverse("cadences:edit", args=[cadence.pk]), cadence_data(name="Web follow-up v2"))
+    assert cadence.sources.count() == 0
+
+
+def test_service_rejects_blank_name(db):
+    before = Cadence.objects.count()
+    with pytest.raises(ValidationError):
+        editing.cadence_create(name="   ")
+    assert Cadence.objects.count() == before
+
+
+def test_deactivate_keeps_running_enrollments(admin_client, cadence, call_step):
+    enrollment = factories.EnrollmentFactory(cadence=cadence)
+    touch = factories.TouchFactory(lead=enrollment.lead, enrollment=enrollment, step=call_step)
+    response = admin_client.post(reverse("cadences:toggle_active", args=[cadence.pk]))
+    assert response.status_code == 302
+    cadence.refresh_from_db()
+    assert not cadence.active
+    enrollment.refresh_from_db()
+    touch.refresh_from_db()
+    assert enrollment.state == Enrollment.State.ACTIVE
+    assert touch.status == TouchStatus.SCHEDULED
+    page = admin_client.get(response["Location"])
+    assert "running enrollment(s) carry on" in page.content.decode()
+    # And back on.
+    admin_client.post(reverse("cadences:toggle_active", args=[cadence.pk]))
+    cadence.refresh_from_db()
+    assert cadence.active
+    assert cadence.steps.filter(retired_at__isnull=True).count() == 1
