@@ -114,9 +114,7 @@ def outgoing_message_for(touch: Touch) -> transports.OutgoingMessage:
     lead, rep, step = touch.lead, touch.lead.owner, touch.step
     body = render_text(step.body if step else "", lead=lead, rep=rep)
     if touch.channel == Channel.SMS:
-        return transports.OutgoingMessage(
-            channel="sms", to=lead.phone, body=body, touch_id=touch.pk, lead_id=lead.pk
-        )
+        return transports.OutgoingMessage(channel="sms", to=lead.phone, body=body, touch_id=touch.pk, lead_id=lead.pk)
     subject = render_text(step.subject if step else "", lead=lead, rep=rep) or f"Following up, {lead.first_name}"
     from messaging.unsubscribe import unsubscribe_url
 
@@ -242,6 +240,13 @@ def _handle_failure(touch: Touch, token, exc: "transports.TransportError") -> st
     attempts = Touch.objects.filter(pk=touch.pk).values_list("send_attempts", flat=True).first() or 1
     if not exc.permanent and exc.code == "claim_lost":
         return "stale"
+    if exc.code == "outcome_unknown" and exc.after_commit:
+        # The SMTP server may well have accepted it and we already said "sent": never resend.
+        touch_record_sent(
+            touch=touch, token=token, message=outgoing_message_for(touch), result=transports.ProviderResult("", "sent")
+        )
+        Touch.objects.filter(pk=touch.pk).update(failure_reason=f"Delivery not confirmed: {exc.reason}"[:500])
+        return "sent"
     if not exc.permanent and exc.code == "outcome_unknown":
         # The provider may have accepted it: leave the claim for the reconciler, which asks first.
         log.warning("touch %s: outcome unknown (%s), left to the reconciler", touch.pk, exc.reason)

@@ -94,9 +94,7 @@ def test_backoff_grows_and_is_capped():
 
 
 @time_machine.travel(NOON_NY, tick=True)
-@pytest.mark.parametrize(
-    ("code", "flag"), [(21211, "sms_unusable"), (21614, "sms_unusable"), (21610, "sms_opt_out")]
-)
+@pytest.mark.parametrize(("code", "flag"), [(21211, "sms_unusable"), (21614, "sms_unusable"), (21610, "sms_opt_out")])
 def test_permanent_sms_errors_fail_flag_the_number_and_task_the_rep(providers, lead, code, flag):
     twilio, _ = providers
     twilio.fail_number(lead.phone, code=code)
@@ -204,11 +202,19 @@ def test_a_cadence_runs_day_by_day_at_the_right_local_times(providers, rep):
     once, on its day, at its local hour, on its channel."""
     twilio, smtp = providers
     cadence = CadenceFactory(name="Short")
-    CadenceStep.objects.create(cadence=cadence, day=0, channel="sms", automated=True, send_hour=None, body="Hi {{ lead.first_name }}")
-    CadenceStep.objects.create(cadence=cadence, day=1, channel="email", automated=True, send_hour=9, subject="Day 1", body="b")
+    CadenceStep.objects.create(
+        cadence=cadence, day=0, channel="sms", automated=True, send_hour=None, body="Hi {{ lead.first_name }}"
+    )
+    CadenceStep.objects.create(
+        cadence=cadence, day=1, channel="email", automated=True, send_hour=9, subject="Day 1", body="b"
+    )
     CadenceStep.objects.create(cadence=cadence, day=1, channel="call", send_hour=10)
-    CadenceStep.objects.create(cadence=cadence, day=3, channel="sms", automated=True, send_hour=7, body="Day 3 {{ lead.first_name }}")
-    CadenceStep.objects.create(cadence=cadence, day=28, channel="email", automated=True, send_hour=16, subject="Day 28", body="b")
+    CadenceStep.objects.create(
+        cadence=cadence, day=3, channel="sms", automated=True, send_hour=7, body="Day 3 {{ lead.first_name }}"
+    )
+    CadenceStep.objects.create(
+        cadence=cadence, day=28, channel="email", automated=True, send_hour=16, subject="Day 28", body="b"
+    )
     tz = ZoneInfo("America/Los_Angeles")
     arrival = dt.datetime(2026, 3, 6, 22, 30, tzinfo=tz)  # Friday 22:30; DST starts on Sunday 8 March
     with time_machine.travel(arrival, tick=False):
@@ -228,3 +234,22 @@ def test_a_cadence_runs_day_by_day_at_the_right_local_times(providers, rep):
     assert local[28].replace(tzinfo=None) == dt.datetime(2026, 4, 3, 16, 0)
     assert len(twilio.messages()) == 2 and len(smtp.messages()) == 2
     assert Touch.objects.get(lead=lead, channel="call").status == TouchStatus.SCHEDULED  # the rep's task waits
+
+
+def test_email_with_a_lost_final_reply_stays_sent_and_is_never_resent(lead, monkeypatch):
+    from messaging import transports
+
+    def lost_reply(message, *, commit_point):
+        assert commit_point()
+        raise transports.TransportError(
+            "no reply to the end of data", permanent=True, code="outcome_unknown", after_commit=True
+        )
+
+    monkeypatch.setattr(transports, "send", lost_reply)
+    touch = automated_touch(lead, "email")
+    dispatch_due()
+    touch.refresh_from_db()
+    assert touch.status == TouchStatus.SENT
+    assert touch.failure_reason.startswith("Delivery not confirmed")
+    assert not Touch.objects.filter(lead=lead, automated=False).exists()  # no "bounced" task
+    assert dispatch_due() == 0

@@ -78,7 +78,9 @@ def test_new_web_lead_is_enrolled_with_touches_in_its_local_time(web_source, rep
 
 
 @time_machine.travel(ARRIVAL, tick=False)
-def test_instant_auto_responder_goes_out_on_commit(web_source, rep, reference_cadence, django_capture_on_commit_callbacks, mailoutbox):
+def test_instant_auto_responder_goes_out_on_commit(
+    web_source, rep, reference_cadence, django_capture_on_commit_callbacks, mailoutbox
+):
     with django_capture_on_commit_callbacks(execute=True):
         lead = intake(web_source)
     sent = Touch.objects.filter(lead=lead, status=TouchStatus.SENT)
@@ -202,7 +204,9 @@ def test_edited_step_does_not_change_running_enrollments(reference_cadence):
     step = touch.step
     step.retired_at = timezone.now()
     step.save()
-    CadenceStep.objects.create(cadence=reference_cadence, day=7, channel="email", automated=True, subject="New", body="New")
+    CadenceStep.objects.create(
+        cadence=reference_cadence, day=7, channel="email", automated=True, subject="New", body="New"
+    )
     touch.refresh_from_db()
     assert touch.step.body == original_body
 

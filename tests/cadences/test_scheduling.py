@@ -123,9 +123,7 @@ def test_scheduling_properties(
         rep_end_hour=rep_hours[1],
         business_days_only=business_days_only,
     )
-    due = step_due_at(
-        arrival=arrival, day=day, send_hour=send_hour, channel=channel, automated=automated, rules=rules
-    )
+    due = step_due_at(arrival=arrival, day=day, send_hour=send_hour, channel=channel, automated=automated, rules=rules)
     lead_local = local(due, lead_tz)
     # Never before the lead arrived.
     assert due >= arrival
