@@ -54,9 +54,7 @@ class Lead(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
     )
     # Denormalised from the owner (or the source when unassigned): managers' scope is one indexed filter.
-    team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
-    )
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
     timezone = models.CharField(max_length=64)
     email_opt_out = models.BooleanField(default=False)
     sms_opt_out = models.BooleanField(default=False)
@@ -218,3 +216,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "key"], name="idempotency_unique_key")]
+
+    def __str__(self):
+        return f"{self.source_id}:{self.key}"

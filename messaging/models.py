@@ -62,3 +62,6 @@ class OptOut(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{'Opt-out' if self.opted_out else 'Opt-in'} {self.channel} ({self.source})"

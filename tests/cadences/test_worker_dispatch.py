@@ -110,12 +110,9 @@ def test_sigkill_mid_batch_sends_every_touch_exactly_once(worker, fake_twilio, s
         tasks.dispatch_due.delay()
         time.sleep(0.5)
 
-    all_sent = lambda: (
-        Touch.objects.filter(  # noqa: E731
-            pk__in=[t.pk for t in touches], status=TouchStatus.SENT
-        ).count()
-        == count
-    )
+    def all_sent() -> bool:
+        return Touch.objects.filter(pk__in=[t.pk for t in touches], status=TouchStatus.SENT).count() == count
+
     # "sent" is recorded at the commit point, just before the provider's final acceptance:
     # wait for both the database and the providers, then keep beating to catch any resend.
     done = wait_until(lambda: all_sent() and delivered() >= count, timeout=90, interval=0.5, tick=beat)
