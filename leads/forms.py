@@ -1,0 +1,254 @@
+"""Forms for the lead pages. They shape input; leads.services validates and writes."""
+
+import zoneinfo
+from functools import cache
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Div, Fieldset, Layout
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.models import Role
+from leads.models import Lead, LeadSource, LeadStatus
+from leads.selectors import users_assignable_by, users_visible_to
+
+
+@cache
+def timezone_choices():
+    zones = sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+    return [(z, z.replace("_", " ")) for z in zones]
+
+
+def is_manager_or_admin(user) -> bool:
+    return user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError, field_map: dict | None = None) -> None:
+    """Show a service's ValidationError on the form: dict keys become field errors, the rest go on top."""
+    field_map = field_map or {}
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for key, errors in exc.message_dict.items():
+        field = field_map.get(key, key)
+        form.add_error(field if field in form.fields else None, errors)
+
+
+class OwnerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.username
+
+
+class LeadFilterForm(forms.Form):
+    """The search box and filters above the lead list (GET)."""
+
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "Name, phone or email", "type": "search", "autocomplete": "off"}),
+    )
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *LeadStatus.choices])
+    source = forms.ModelChoiceField(required=False, queryset=LeadSource.objects.all(), empty_label="Any source")
+    owner = OwnerChoiceField(required=False, queryset=None, empty_label="Any owner")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if is_manager_or_admin(user):
+            self.fields["owner"].queryset = users_visible_to(user).order_by("first_name", "username")
+        else:
+            # A rep only sees their own leads: an owner filter would have one choice.
+            del self.fields["owner"]
+
+    def filters(self) -> dict:
+        """The valid filters; an invalid one (a stale owner id, say) is ignored rather than failing the page."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "q": data.get("q") or "",
+            "status": data.get("status") or "",
+            "source": data.get("source"),
+            "owner": data.get("owner"),
+        }
+
+
+class LeadIntakeForm(forms.Form):
+    """Phone intake: the four questions of the call script first, the rest optional."""
+
+    first_name = forms.CharField(max_length=100, label="First name")
+    last_name = forms.CharField(max_length=100, required=False, label="Last name")
+    phone = forms.CharField(
+        max_length=40,
+        label="Phone number",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "placeholder": "(415) 555-0123"}),
+    )
+    how_heard = forms.CharField(max_length=300, label="How did you hear about us?")
+    interest = forms.CharField(
+        max_length=1000, label="Why are you contacting us?", widget=forms.Textarea(attrs={"rows": 3})
+    )
+    email = forms.CharField(max_length=254, required=False, widget=forms.EmailInput)
+    company = forms.CharField(max_length=200, required=False)
+    source = forms.ModelChoiceField(
+        required=False, queryset=LeadSource.objects.filter(active=True), empty_label="(none)"
+    )
+    timezone = forms.ChoiceField(required=False, help_text="Leave blank to take it from the phone number.")
+    twitter_handle = forms.CharField(max_length=51, required=False, label="Twitter/X handle")
+    linkedin_url = forms.CharField(max_length=200, required=False, label="LinkedIn URL")
+    owner = OwnerChoiceField(
+        required=False,
+        queryset=None,
+        empty_label="Round-robin within the source's team",
+        help_text="Who follows this lead up.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["timezone"].choices = [("", "From the phone number"), *timezone_choices()]
+        if is_manager_or_admin(user):
+            self.fields["owner"].queryset = users_assignable_by(user).order_by("first_name", "username")
+        else:
+            del self.fields["owner"]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        optional = ["email", "company", "source", "timezone", "twitter_handle", "linkedin_url"]
+        if "owner" in self.fields:
+            optional.append("owner")
+        self.helper.layout = Layout(
+            Fieldset(
+                "Ask the caller",
+                Div(Div("first_name", css_class="col-sm-6"), Div("last_name", css_class="col-sm-6"), css_class="row"),
+                "phone",
+                "how_heard",
+                "interest",
+            ),
+            HTML('<hr class="my-3"><p class="text-muted small mb-2">Optional</p>'),
+            Fieldset(
+                "",
+                Div(*[Div(name, css_class="col-md-6") for name in optional], css_class="row"),
+            ),
+        )
+
+    def clean(self):
+        data = super().clean()
+        if "owner" in self.fields and not data.get("owner"):
+            source = data.get("source")
+            if source is None or source.team_id is None:
+                self.add_error(
+                    "owner",
+                    "Choose an owner: round-robin needs a source that belongs to a team.",
+                )
+        return data
+
+    def intake_kwargs(self) -> dict:
+        """Arguments for leads.services.lead_intake."""
+        data = self.cleaned_data
+        owner = data.get("owner") if "owner" in self.fields else self.user
+        return {
+            "first_name": data["first_name"],
+            "last_name": data["last_name"],
+            "phone": data["phone"],
+            "email": data["email"],
+            "company": data["company"],
+            "source": data["source"],
+            "how_heard": data["how_heard"],
+            "interest": data["interest"],
+            "timezone_name": data["timezone"],
+            "twitter_handle": data["twitter_handle"],
+            "linkedin_url": data["linkedin_url"],
+            "owner": owner,
+            "via": "phone",
+            "actor": self.user,
+        }
+
+
+# lead_clean_input calls the timezone "timezone_name"; the forms call it "timezone".
+SERVICE_FIELD_MAP = {"timezone_name": "timezone"}
+
+
+class LeadEditForm(forms.Form):
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100, required=False)
+    phone = forms.CharField(max_length=40, required=False, widget=forms.TextInput(attrs={"type": "tel"}))
+    email = forms.CharField(max_length=254, required=False, widget=forms.EmailInput)
+    company = forms.CharField(max_length=200, required=False)
+    how_heard = forms.CharField(max_length=300, required=False, label="How did you hear about us?")
+    interest = forms.CharField(
+        max_length=1000, required=False, label="Why are you contacting us?", widget=forms.Textarea(attrs={"rows": 3})
+    )
+    timezone = forms.ChoiceField()
+    twitter_handle = forms.CharField(max_length=51, required=False, label="Twitter/X handle")
+    linkedin_url = forms.CharField(max_length=200, required=False, label="LinkedIn URL")
+
+    def __init__(self, *args, lead: Lead, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {f: getattr(lead, f) for f in self.base_fields if hasattr(lead, f)},
+        )
+        super().__init__(*args, **kwargs)
+        choices = timezone_choices()
+        if lead.timezone and lead.timezone not in dict(choices):
+            choices = [(lead.timezone, lead.timezone), *choices]
+        self.fields["timezone"].choices = choices
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Div(
+                *[
+                    Div(name, css_class="col-md-6" if name != "interest" else "col-12")
+                    for name in (
+                        "first_name",
+                        "last_name",
+                        "phone",
+                        "email",
+                        "company",
+                        "timezone",
+                        "how_heard",
+                        "twitter_handle",
+                        "linkedin_url",
+                        "interest",
+                    )
+                ],
+                css_class="row",
+            )
+        )
+
+    def update_kwargs(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["timezone_name"] = data.pop("timezone")
+        return data
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label="Add a note",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What happened? What's next?"}),
+    )
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=LeadStatus.choices)
+    reason = forms.CharField(max_length=300, required=False, label="Reason")
+    override = forms.BooleanField(required=False, label="Override the minimum-attempts rule (give a reason)")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not is_manager_or_admin(user):
+            del self.fields["override"]
+
+    def change_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {"status": data["status"], "reason": data["reason"], "override": data.get("override", False)}
+
+
+class AssignForm(forms.Form):
+    owner = OwnerChoiceField(queryset=None, empty_label=None, label="New owner")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = users_assignable_by(user).order_by("first_name", "username")
+
+
+class MergeConfirmForm(forms.Form):
+    duplicate = forms.IntegerField(widget=forms.HiddenInput)
