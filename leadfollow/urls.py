@@ -10,6 +10,7 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("api/", include("leads.api_urls")),
     path("cadences/", include("cadences.urls")),
+    path("enrollments/", include("cadences.enrollment_urls")),
     path("outbox/", include("messaging.urls")),
     path("admin/", admin.site.urls),
 ]
