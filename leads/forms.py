@@ -1,5 +1,6 @@
 """Forms for the lead pages. They shape input; leads.services validates and writes."""
 
+import inspect
 import zoneinfo
 from functools import cache
 
@@ -11,6 +12,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import Role
 from leads.models import Lead, LeadSource, LeadStatus
 from leads.selectors import users_assignable_by, users_visible_to
+from leads.services import lead_clean_input
 
 
 @cache
@@ -23,6 +25,16 @@ def is_manager_or_admin(user) -> bool:
     return user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)
 
 
+# lead_clean_input calls the timezone "timezone_name"; the forms call it "timezone".
+SERVICE_FIELD_MAP = {"timezone_name": "timezone"}
+CLEAN_INPUT_FIELDS = set(inspect.signature(lead_clean_input).parameters)
+
+
+def clean_input_args(values: dict) -> dict:
+    """The arguments of lead_clean_input out of a form's values (blank where the form already refused one)."""
+    return {name: values.get(name) or "" for name in CLEAN_INPUT_FIELDS}
+
+
 def add_service_errors(form: forms.Form, exc: ValidationError, field_map: dict | None = None) -> None:
     """Show a service's ValidationError on the form: dict keys become field errors, the rest go on top."""
     field_map = field_map or {}
@@ -31,7 +43,10 @@ def add_service_errors(form: forms.Form, exc: ValidationError, field_map: dict |
         return
     for key, errors in exc.message_dict.items():
         field = field_map.get(key, key)
-        form.add_error(field if field in form.fields else None, errors)
+        field = field if field in form.fields else None
+        if field is not None and field in form.errors:
+            continue  # the form's own message for this field says it already
+        form.add_error(field, errors)
 
 
 class OwnerChoiceField(forms.ModelChoiceField):
@@ -131,6 +146,11 @@ class LeadIntakeForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        # The service validates again when saving; checking here shows every mistake at once.
+        try:
+            lead_clean_input(**clean_input_args(self.intake_kwargs(data)))
+        except ValidationError as exc:
+            add_service_errors(self, exc, SERVICE_FIELD_MAP)
         if "owner" in self.fields and not data.get("owner"):
             source = data.get("source")
             if source is None or source.team_id is None:
@@ -140,30 +160,26 @@ class LeadIntakeForm(forms.Form):
                 )
         return data
 
-    def intake_kwargs(self) -> dict:
+    def intake_kwargs(self, data=None) -> dict:
         """Arguments for leads.services.lead_intake."""
-        data = self.cleaned_data
+        data = self.cleaned_data if data is None else data
         owner = data.get("owner") if "owner" in self.fields else self.user
         return {
-            "first_name": data["first_name"],
-            "last_name": data["last_name"],
-            "phone": data["phone"],
-            "email": data["email"],
-            "company": data["company"],
-            "source": data["source"],
-            "how_heard": data["how_heard"],
-            "interest": data["interest"],
-            "timezone_name": data["timezone"],
-            "twitter_handle": data["twitter_handle"],
-            "linkedin_url": data["linkedin_url"],
+            "first_name": data.get("first_name", ""),
+            "last_name": data.get("last_name", ""),
+            "phone": data.get("phone", ""),
+            "email": data.get("email", ""),
+            "company": data.get("company", ""),
+            "source": data.get("source"),
+            "how_heard": data.get("how_heard", ""),
+            "interest": data.get("interest", ""),
+            "timezone_name": data.get("timezone", ""),
+            "twitter_handle": data.get("twitter_handle", ""),
+            "linkedin_url": data.get("linkedin_url", ""),
             "owner": owner,
             "via": "phone",
             "actor": self.user,
         }
-
-
-# lead_clean_input calls the timezone "timezone_name"; the forms call it "timezone".
-SERVICE_FIELD_MAP = {"timezone_name": "timezone"}
 
 
 class LeadEditForm(forms.Form):
@@ -213,9 +229,17 @@ class LeadEditForm(forms.Form):
             )
         )
 
-    def update_kwargs(self) -> dict:
-        data = dict(self.cleaned_data)
-        data["timezone_name"] = data.pop("timezone")
+    def clean(self):
+        data = super().clean()
+        try:
+            lead_clean_input(**clean_input_args(self.update_kwargs(data)))
+        except ValidationError as exc:
+            add_service_errors(self, exc, SERVICE_FIELD_MAP)
+        return data
+
+    def update_kwargs(self, data=None) -> dict:
+        data = dict(self.cleaned_data if data is None else data)
+        data["timezone_name"] = data.pop("timezone", "")
         return data
 
 

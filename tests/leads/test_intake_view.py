@@ -180,3 +180,10 @@ def test_existing_closed_lead_does_not_block_a_new_one(client_for, rep):
     LeadFactory(phone="+12125550142", owner=rep, status="lost")
     client_for(rep).post(URL, GOOD)
     assert Lead.objects.filter(phone="+12125550142").count() == 2
+
+
+def test_every_mistake_is_shown_at_once(client_for, manager):
+    response = client_for(manager).post(URL, {**GOOD, "phone": "123", "email": "bad"})
+    errors = response.context["form"].errors
+    assert {"phone", "email", "owner"} <= set(errors)
+    assert Lead.objects.count() == 0
