@@ -9,7 +9,10 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "first_name", "last_name", "role", "team", "is_active")
     list_filter = ("role", "team", "is_active")
     fieldsets = DjangoUserAdmin.fieldsets + (
-        ("Sales", {"fields": ("role", "team", "phone", "timezone", "work_start_hour", "work_end_hour", "accepts_new_leads")}),
+        (
+            "Sales",
+            {"fields": ("role", "team", "phone", "timezone", "work_start_hour", "work_end_hour", "accepts_new_leads")},
+        ),
     )
     add_fieldsets = DjangoUserAdmin.add_fieldsets + (("Sales", {"fields": ("role", "team")}),)
 

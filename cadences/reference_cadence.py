@@ -12,7 +12,10 @@ NAME = "Web lead — 28 days"
 # (day, channel, automated, send_hour, subject, body, talking points)
 STEPS = [
     (
-        0, "email", True, None,
+        0,
+        "email",
+        True,
+        None,
         "{{ lead.first_name }}, thanks for reaching out to {{ company }}",
         "Hi {{ lead.first_name }},\n\n"
         "Thanks for getting in touch{% if lead.interest %} about {{ lead.interest }}{% endif %}. "
@@ -22,13 +25,22 @@ STEPS = [
         "Automatic reply sent the moment the lead arrives: personal, names the rep, promises a call.",
     ),
     (
-        0, "sms", True, None, "",
+        0,
+        "sms",
+        True,
+        None,
+        "",
         "Hi {{ lead.first_name }}, this is {{ rep.first_name }} at {{ company }}. Thanks for your inquiry"
         "{% if lead.interest %} about {{ lead.interest }}{% endif %}! I'll call you in a few minutes. Reply STOP to opt out.",
         "Automatic text on arrival, inside the lead's contact hours.",
     ),
     (
-        0, "call", False, None, "", "",
+        0,
+        "call",
+        False,
+        None,
+        "",
+        "",
         "Call within 5 minutes: the first company to respond wins about half the deals.\n"
         "- Thank them and confirm why they reached out ({{ lead.interest }}).\n"
         "- Ask two discovery questions: what prompted the inquiry now, and what a great outcome looks like.\n"
@@ -36,12 +48,20 @@ STEPS = [
         "No answer? Leave a 20-second voicemail that mentions one specific benefit, and say you'll email.",
     ),
     (
-        1, "call", False, 10, "", "",
+        1,
+        "call",
+        False,
+        10,
+        "",
+        "",
         "Re-emphasize the business value: connect their interest to one result a similar customer got.\n"
         "Ask for the appointment. If voicemail: mention the email you are sending with that example.",
     ),
     (
-        1, "email", True, 11,
+        1,
+        "email",
+        True,
+        11,
         "How a customer like you got started",
         "Hi {{ lead.first_name }},\n\n"
         "You asked about {{ lead.interest|default:'what we do' }}. One of our customers had the same question last month; "
@@ -51,7 +71,10 @@ STEPS = [
         "Value: a concrete customer result tied to their interest.",
     ),
     (
-        2, "email", True, 10,
+        2,
+        "email",
+        True,
+        10,
         "3 questions to ask before you decide",
         "Hi {{ lead.first_name }},\n\n"
         "Whoever you end up choosing, these three questions save people the most trouble:\n"
@@ -62,16 +85,29 @@ STEPS = [
         "Educate: a buyer's checklist that helps even if they don't buy from us.",
     ),
     (
-        2, "twitter", False, 12, "", "",
+        2,
+        "twitter",
+        False,
+        12,
+        "",
+        "",
         "Follow the lead on Twitter/X and engage genuinely with something they posted (like or reply). "
         "Share an insight, never a pitch.",
     ),
     (
-        3, "twitter", False, 12, "", "",
+        3,
+        "twitter",
+        False,
+        12,
+        "",
+        "",
         "Share a useful article or customer story that relates to their interest and mention them if appropriate.",
     ),
     (
-        5, "email", True, 10,
+        5,
+        "email",
+        True,
+        10,
         "An idea for you, {{ lead.first_name }}",
         "Hi {{ lead.first_name }},\n\n"
         "I noticed many people looking into {{ lead.interest|default:'this' }} start by solving the smallest problem first. "
@@ -80,12 +116,20 @@ STEPS = [
         "Offer an insight: a specific idea for their situation.",
     ),
     (
-        5, "linkedin", False, 11, "", "",
+        5,
+        "linkedin",
+        False,
+        11,
+        "",
+        "",
         "Send a LinkedIn connection request with a personal note: reference their inquiry and one insight "
         "relevant to their role or company.",
     ),
     (
-        7, "email", True, 10,
+        7,
+        "email",
+        True,
+        10,
         "What's new at {{ company }}",
         "Hi {{ lead.first_name }},\n\n"
         "Quick news: we've just made a few changes that customers asked for, and I thought of you because of "
@@ -94,12 +138,20 @@ STEPS = [
         "Share news: a product update, event or offer that matters to them.",
     ),
     (
-        10, "call", False, 10, "", "",
+        10,
+        "call",
+        False,
+        10,
+        "",
+        "",
         "Check in with a reason: refer to the news email and ask what's changed on their side since they inquired.\n"
         "Handle the objection if there is one — 80% of sales need 5 to 12 follow-ups; a 'no' now is often a 'not yet'.",
     ),
     (
-        10, "email", True, 11,
+        10,
+        "email",
+        True,
+        11,
         "Still the right time?",
         "Hi {{ lead.first_name }},\n\n"
         "I tried to reach you by phone today. If the timing isn't right, that's completely fine — tell me when to "
@@ -108,7 +160,10 @@ STEPS = [
         "Respect their time; make it easy to say 'later' instead of going silent.",
     ),
     (
-        17, "email", True, 10,
+        17,
+        "email",
+        True,
+        10,
         "A customer story you might like",
         "Hi {{ lead.first_name }},\n\n"
         "Here's a short story from a customer who was in a similar spot: what they tried first, what didn't work, "
@@ -116,20 +171,38 @@ STEPS = [
         "Educate with a story; invite a reply.",
     ),
     (
-        17, "twitter", False, 12, "", "",
+        17,
+        "twitter",
+        False,
+        12,
+        "",
+        "",
         "Engage with a recent post of theirs or share relevant news with a mention.",
     ),
     (
-        21, "linkedin", False, 11, "", "",
+        21,
+        "linkedin",
+        False,
+        11,
+        "",
+        "",
         "Message on LinkedIn: share an insight or article relevant to their industry; ask one open question.",
     ),
     (
-        28, "call", False, 10, "", "",
+        28,
+        "call",
+        False,
+        10,
+        "",
+        "",
         "Last call of the cadence. Summarize the value, ask directly whether to keep them informed, "
         "and set the lead to nurturing if not now. Never close before five real attempts.",
     ),
     (
-        28, "email", True, 11,
+        28,
+        "email",
+        True,
+        11,
         "Should I keep you posted?",
         "Hi {{ lead.first_name }},\n\n"
         "I don't want to crowd your inbox. Would you like me to keep you posted on news about "

@@ -19,7 +19,7 @@ MERGE_FIELDS = {
     "lead.how_heard": lambda lead, rep: lead.how_heard,
     "rep.first_name": lambda lead, rep: rep.first_name if rep else "",
     "rep.last_name": lambda lead, rep: rep.last_name if rep else "",
-    "rep.full_name": lambda lead, rep: (rep.get_full_name() if rep else ""),
+    "rep.full_name": lambda lead, rep: rep.get_full_name() if rep else "",
     "rep.email": lambda lead, rep: rep.email if rep else "",
     "rep.phone": lambda lead, rep: rep.phone if rep else "",
     "company": lambda lead, rep: _organization_name(),

@@ -108,8 +108,10 @@ def enrollment_start(*, lead: Lead, cadence: Cadence, by=None, at: dt.datetime |
         raise ValidationError({"lead": ["Closed leads are not enrolled: reopen the lead first."]})
     start = at or timezone.now()
     rules = schedule_rules_for(lead=lead, cadence=cadence)
-    steps = list(CadenceStep.objects.filter(cadence=cadence, retired_at__isnull=True).order_by("day", "position", "id"))
     with transaction.atomic():
+        steps = list(
+            CadenceStep.objects.filter(cadence=cadence, retired_at__isnull=True).order_by("day", "position", "id")
+        )
         if Enrollment.objects.filter(lead=lead, state__in=RUNNING).exists():
             raise ValidationError({"lead": ["This lead is already in a running cadence: exit it first."]})
         enrollment = Enrollment.objects.create(lead=lead, cadence=cadence, started_at=start, created_by=by)

@@ -43,4 +43,3 @@ def touches_send_now(ids: list[int]) -> dict:
 @shared_task(name="cadences.reconcile_stuck")
 def reconcile_stuck() -> dict:
     return dispatch.touches_reconcile_stuck()
-

@@ -19,9 +19,7 @@ def phone_normalize(raw: str, *, region: str | None = None) -> str:
     try:
         number = phonenumbers.parse(raw, region or settings.PHONE_DEFAULT_REGION)
     except phonenumbers.NumberParseException:
-        raise ValidationError(
-            "Enter a valid phone number, e.g. +1 415 555 0123.", code="invalid_phone"
-        ) from None
+        raise ValidationError("Enter a valid phone number, e.g. +1 415 555 0123.", code="invalid_phone") from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(
             "This phone number does not exist. Check the digits and the country code.", code="invalid_phone"

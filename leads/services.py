@@ -207,7 +207,9 @@ def lead_intake(
         if existing is None:
             try:
                 with transaction.atomic():
-                    lead = _lead_create(data, source=source, owner=owner, actor=actor, via=via, referred_by=referred_by, at=now)
+                    lead = _lead_create(
+                        data, source=source, owner=owner, actor=actor, via=via, referred_by=referred_by, at=now
+                    )
                 return IntakeResult(lead=lead, created=True)
             except IntegrityError:
                 existing = lead_find_open_duplicate(phone=data["phone"], email=data["email"])
@@ -248,6 +250,9 @@ def _lead_create(data, *, source, owner, actor, via, referred_by, at) -> Lead:
     )
     if owner is not None:
         notify(user=owner, lead=lead, text=f"New lead assigned to you: {lead.full_name}")
+        from messaging.services import rep_alert_new_lead_enqueue
+
+        transaction.on_commit(lambda: rep_alert_new_lead_enqueue(lead_id=lead.pk))
     from cadences.services import enrollment_start_for_new_lead
 
     enrollment_start_for_new_lead(lead=lead, by=actor)
@@ -267,7 +272,9 @@ def _inquiry_add_to_existing(lead: Lead, data, *, source, actor, via, at) -> Non
     changed = []
     for field in ("email", "phone", "company", "last_name"):
         if not getattr(lead, field) and data.get(field):
-            if field in ("email", "phone") and lead_find_open_duplicate(**{"phone": "", "email": "", field: data[field]}):
+            if field in ("email", "phone") and lead_find_open_duplicate(
+                **{"phone": "", "email": "", field: data[field]}
+            ):
                 continue
             setattr(lead, field, data[field])
             changed.append(field)
@@ -309,9 +316,7 @@ def lead_note_add(*, lead: Lead, by: User, text: str) -> LeadEvent:
     return lead_event_add(lead=lead, kind=LeadEvent.Kind.NOTE, text=text, actor=by)
 
 
-def lead_status_change(
-    *, lead: Lead, status: str, by: User | None, reason: str = "", override: bool = False
-) -> Lead:
+def lead_status_change(*, lead: Lead, status: str, by: User | None, reason: str = "", override: bool = False) -> Lead:
     """Move a lead through its lifecycle.
 
     Giving up (lost, unqualified) needs MIN_ATTEMPTS_BEFORE_CLOSE logged attempts, unless a
@@ -416,8 +421,20 @@ def lead_merge(*, primary: Lead, duplicate: Lead, by: User) -> Lead:
         Message.objects.filter(lead=duplicate).update(lead=primary)
         OptOut.objects.filter(lead=duplicate).update(lead=primary)
         Lead.objects.filter(referred_by__isnull=False, pk=duplicate.pk).update(referred_by=None)
-        fill = [f for f in ("email", "phone", "company", "last_name", "twitter_handle", "linkedin_url", "interest", "how_heard")
-                if not getattr(primary, f) and getattr(duplicate, f)]
+        fill = [
+            f
+            for f in (
+                "email",
+                "phone",
+                "company",
+                "last_name",
+                "twitter_handle",
+                "linkedin_url",
+                "interest",
+                "how_heard",
+            )
+            if not getattr(primary, f) and getattr(duplicate, f)
+        ]
         values = {f: getattr(duplicate, f) for f in fill}
         for flag in ("email_opt_out", "sms_opt_out", "call_opt_out", "email_invalid", "sms_unusable"):
             if getattr(duplicate, flag):
@@ -495,9 +512,11 @@ def lead_source_for_api_key(raw_key: str) -> LeadSource | None:
     prefix = (raw_key or "").split(".", 1)[0]
     if not prefix.startswith(API_KEY_PREFIX):
         return None
-    source = LeadSource.objects.filter(
-        Q(api_key_revoked_at__isnull=True), api_key_prefix=prefix, active=True
-    ).select_related("team").first()
+    source = (
+        LeadSource.objects.filter(Q(api_key_revoked_at__isnull=True), api_key_prefix=prefix, active=True)
+        .select_related("team")
+        .first()
+    )
     if source and secrets.compare_digest(source.api_key_hash, api_key_hash(raw_key)):
         return source
     return None
