@@ -19,6 +19,23 @@ def _celery_eager():
     celery_app.conf.task_always_eager = False
 
 
+@pytest.fixture(autouse=True)
+def _reference_cadence_present(request):
+    """The shipped cadence comes from a data migration, and transactional tests flush every table
+    after they run: put it back for any test that uses the database."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if marker is None and not names & {"db", "transactional_db", "live_server"}:
+        return
+    transactional = bool(marker and marker.kwargs.get("transaction")) or names & {"transactional_db", "live_server"}
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from django.apps import apps
+
+    from cadences import reference_cadence
+
+    reference_cadence.load(apps)
+
+
 @pytest.fixture
 def north(db):
     return factories.TeamFactory(name="North")

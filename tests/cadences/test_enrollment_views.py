@@ -70,3 +70,8 @@ def test_anonymous_is_sent_to_login(client, lead):
 
 def test_get_on_an_action_is_refused(client_for, rep, lead):
     assert client_for(rep).get(f"/enrollments/lead/{lead.pk}/pause/").status_code == 405
+
+
+def test_lead_page_loads_the_cadence_panel(client_for, rep, lead):
+    response = client_for(rep).get(f"/leads/{lead.pk}/")
+    assert f'hx-get="/enrollments/lead/{lead.pk}/"'.encode() in response.content
