@@ -12,8 +12,8 @@ from accounts.models import Role
 def home(request):
     """Each role starts where its work is."""
     if request.user.role == Role.REP and not request.user.is_superuser:
-        return redirect("leads:list")
-    return redirect("leads:list")
+        return redirect("today:index")
+    return redirect("today:team")
 
 
 @login_required

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "cadences",
     "messaging",
     "reports",
+    "today",
 ]
 
 MIDDLEWARE = [
@@ -231,6 +232,8 @@ TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 # --- Product rules ----------------------------------------------------------------
 # No lead is closed lost/unqualified before this many logged attempts (managers can override).
 MIN_ATTEMPTS_BEFORE_CLOSE = env.int("MIN_ATTEMPTS_BEFORE_CLOSE", default=5)
+# Customers each rep is asked to call for referrals every day (the Today page).
+REFERRAL_CALLS_PER_DAY = env.int("REFERRAL_CALLS_PER_DAY", default=3)
 # Automated SMS and calls only inside this recipient-local window; it can be narrowed, never widened.
 CONTACT_WINDOW_START_HOUR = max(8, env.int("CONTACT_WINDOW_START_HOUR", default=8))
 CONTACT_WINDOW_END_HOUR = min(21, env.int("CONTACT_WINDOW_END_HOUR", default=21))

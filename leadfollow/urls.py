@@ -12,5 +12,6 @@ urlpatterns = [
     path("cadences/", include("cadences.urls")),
     path("enrollments/", include("cadences.enrollment_urls")),
     path("outbox/", include("messaging.urls")),
+    path("today/", include("today.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,50 @@
+from django import forms
+
+from cadences.models import Outcome
+from leads.forms import OwnerChoiceField
+from leads.selectors import users_assignable_by
+
+
+class OutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(choices=Outcome.choices)
+    note = forms.CharField(required=False, max_length=5000)
+
+    def __init__(self, *args, allowed=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if allowed is not None:
+            self.fields["outcome"].choices = [(o.value, o.label) for o in allowed]
+
+
+class SnoozeForm(forms.Form):
+    HOUR = "1h"
+    TOMORROW = "tomorrow"
+    AT = "at"
+    until = forms.ChoiceField(choices=[(HOUR, "In 1 hour"), (TOMORROW, "Tomorrow morning"), (AT, "At…")])
+    at = forms.DateTimeField(
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("until") == self.AT and not data.get("at"):
+            self.add_error("at", "Pick a date and time.")
+        return data
+
+
+class ReassignForm(forms.Form):
+    to = OwnerChoiceField(queryset=None, label="Reassign to")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].queryset = users_assignable_by(user).order_by("first_name", "username")
+
+
+class ReferralCallForm(forms.Form):
+    result = forms.ChoiceField(choices=[("none", "Called, no referral"), ("referral", "Got a referral")])
+    first_name = forms.CharField(required=False, max_length=100)
+    last_name = forms.CharField(required=False, max_length=100)
+    phone = forms.CharField(required=False, max_length=40)
+    email = forms.CharField(required=False, max_length=254)
+    note = forms.CharField(required=False, max_length=1000)
