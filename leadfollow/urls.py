@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views import healthz, home
+from messaging.webhook_views import unsubscribe_view
 
 urlpatterns = [
     path("", home, name="home"),
@@ -13,5 +14,7 @@ urlpatterns = [
     path("enrollments/", include("cadences.enrollment_urls")),
     path("outbox/", include("messaging.urls")),
     path("today/", include("today.urls")),
+    path("webhooks/", include("messaging.webhook_urls")),
+    path("unsubscribe/<str:token>/", unsubscribe_view, name="unsubscribe"),
     path("admin/", admin.site.urls),
 ]

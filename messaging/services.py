@@ -1,0 +1,351 @@
+"""Writes for messaging: consent changes, inbound SMS, delivery states, bounces, rep alerts.
+
+Called by the webhooks (messaging/webhook_views.py), the unsubscribe page, anymail's tracking
+signal and the new-lead alert task. Every change that matters to a rep lands on the lead's timeline.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cadences.models import Channel, Touch, TouchStatus
+from leads.models import OPEN_STATUSES, Lead, LeadEvent, LeadSource
+from messaging.models import Message, OptOut
+
+log = logging.getLogger(__name__)
+
+# CTIA / Twilio Advanced Opt-Out keywords; matched against the whole trimmed message, any case.
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
+HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+
+# Twilio MessageStatus -> our Message status, and how far along each is: a late "sent" callback
+# must never undo "delivered" (callbacks can arrive out of order).
+TWILIO_STATUS_MAP = {
+    "accepted": Message.Status.QUEUED,
+    "queued": Message.Status.QUEUED,
+    "sending": Message.Status.QUEUED,
+    "sent": Message.Status.SENT,
+    "delivered": Message.Status.DELIVERED,
+    "read": Message.Status.DELIVERED,
+    "undelivered": Message.Status.UNDELIVERED,
+    "failed": Message.Status.FAILED,
+}
+STATUS_RANK = {
+    Message.Status.OUTBOX: 0,
+    Message.Status.QUEUED: 0,
+    Message.Status.SENT: 1,
+    Message.Status.DELIVERED: 2,
+    Message.Status.UNDELIVERED: 2,
+    Message.Status.FAILED: 2,
+}
+# Failures that mean "this number will never take a text" (or opted out at the carrier).
+SMS_PERMANENT_FAILURE_CODES = frozenset({"30003", "30005", "30006", "21610", "21614"})
+OPEN_SMS_TOUCH_STATUSES = (TouchStatus.SCHEDULED, TouchStatus.PAUSED)
+
+
+def help_text() -> str:
+    return (
+        f"{settings.ORGANIZATION_NAME}: we follow up on your inquiry by text. "
+        "Reply STOP to opt out, START to opt back in. Msg & data rates may apply."
+    )
+
+
+def keyword_of(body: str) -> str:
+    """The compliance keyword a whole message is, or "" (a sentence containing "stop" is not one)."""
+    word = (body or "").strip().upper()
+    if word in OPT_OUT_KEYWORDS:
+        return "STOP"
+    if word in OPT_IN_KEYWORDS:
+        return "START"
+    if word in HELP_KEYWORDS:
+        return "HELP"
+    return ""
+
+
+def lead_for_phone(phone: str) -> Lead | None:
+    """The latest open lead with this E.164 number, else the latest lead with it."""
+    if not phone:
+        return None
+    leads = Lead.objects.select_related("owner").filter(phone=phone).order_by("-created_at", "-id")
+    return leads.filter(status__in=OPEN_STATUSES).first() or leads.first()
+
+
+def _event(lead: Lead, kind: str, text: str, **data) -> LeadEvent:
+    return LeadEvent.objects.create(lead=lead, kind=kind, text=text[:1000], data=data, created_at=timezone.now())
+
+
+# --- Consent ------------------------------------------------------------------------------------------
+
+
+def sms_opt_out(*, lead: Lead, source: str) -> bool:
+    """Record an SMS opt-out: flag, OptOut row, scheduled SMS touches skipped, enrollment ended.
+
+    Returns False (and changes nothing) if the lead had already opted out.
+    """
+    from cadences.services import enrollment_exit
+
+    with transaction.atomic():
+        changed = Lead.objects.filter(pk=lead.pk, sms_opt_out=False).update(sms_opt_out=True)
+        lead.sms_opt_out = True
+        if not changed:
+            return False
+        OptOut.objects.create(lead=lead, channel="sms", opted_out=True, source=source[:100])
+        skipped = Touch.objects.filter(
+            lead=lead, channel=Channel.SMS, automated=True, status__in=OPEN_SMS_TOUCH_STATUSES
+        ).update(status=TouchStatus.SKIPPED, failure_reason="Opted out of SMS")
+        _event(lead, LeadEvent.Kind.OPT_OUT, f"Opted out of SMS ({source}); {skipped} scheduled texts stopped")
+    enrollment_exit(lead=lead, reason="opted out")
+    return True
+
+
+def sms_opt_in(*, lead: Lead, source: str) -> bool:
+    """Record an SMS opt back in (START). Returns False if the lead was not opted out."""
+    with transaction.atomic():
+        changed = Lead.objects.filter(pk=lead.pk, sms_opt_out=True).update(sms_opt_out=False)
+        lead.sms_opt_out = False
+        if not changed:
+            return False
+        OptOut.objects.create(lead=lead, channel="sms", opted_out=False, source=source[:100])
+        _event(lead, LeadEvent.Kind.OPT_OUT, f"Opted back in to SMS ({source})")
+    return True
+
+
+def email_opt_out(*, lead: Lead, source: str) -> bool:
+    """Record an email opt-out (unsubscribe link, complaint); idempotent. Returns whether it changed."""
+    with transaction.atomic():
+        changed = Lead.objects.filter(pk=lead.pk, email_opt_out=False).update(email_opt_out=True)
+        lead.email_opt_out = True
+        if not changed:
+            return False
+        OptOut.objects.create(lead=lead, channel="email", opted_out=True, source=source[:100])
+        skipped = _skip_scheduled_emails(lead, reason="Unsubscribed from email")
+        _event(lead, LeadEvent.Kind.OPT_OUT, f"Unsubscribed from email ({source}); {skipped} scheduled emails stopped")
+    return True
+
+
+def _skip_scheduled_emails(lead: Lead, *, reason: str) -> int:
+    return Touch.objects.filter(
+        lead=lead, channel=Channel.EMAIL, automated=True, status__in=OPEN_SMS_TOUCH_STATUSES
+    ).update(status=TouchStatus.SKIPPED, failure_reason=reason)
+
+
+# --- Inbound SMS ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    message: Message | None
+    reply: str  # text to answer with in TwiML ("" = no reply)
+    duplicate: bool = False
+
+
+def inbound_sms_receive(*, sid: str, from_number: str, to_number: str, body: str) -> InboundResult:
+    """Handle one inbound SMS from Twilio, once per MessageSid.
+
+    1. Insert the Message first: the partial unique constraint on inbound provider ids makes a
+       redelivered webhook (or a concurrent duplicate) fail here, and it rolls back untouched.
+    2. Find the lead by number (latest open, else latest); a number we do not know becomes a new
+       lead through lead_intake (unless it only says STOP: nobody to stop texting).
+    3. Keywords change consent; any other text is a reply: the cadence exits, the rep gets an
+       urgent call task and a notification.
+    """
+    keyword = keyword_of(body)
+    reply = help_text() if keyword == "HELP" else ""
+    if sid and Message.objects.filter(direction=Message.Direction.INBOUND, provider_message_id=sid).exists():
+        return InboundResult(message=None, reply=reply, duplicate=True)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                direction=Message.Direction.INBOUND,
+                channel="sms",
+                to=to_number[:254],
+                sender=from_number[:254],
+                body=body,
+                provider_message_id=sid[:200],
+                status=Message.Status.RECEIVED,
+            )
+            lead = lead_for_phone(from_number)
+            created = False
+            if lead is None and keyword == "":
+                lead, created = _lead_from_sms(from_number, body)
+            if lead is not None:
+                message.lead = lead
+                message.save(update_fields=["lead"])
+                _event(lead, LeadEvent.Kind.MESSAGE_IN, f"SMS received: {body}", message=message.pk, sid=sid)
+                _inbound_effects(lead, keyword=keyword, new_lead=created)
+    except IntegrityError:
+        return InboundResult(message=None, reply=reply, duplicate=True)
+    return InboundResult(message=message, reply=reply)
+
+
+def _lead_from_sms(phone: str, body: str) -> tuple[Lead | None, bool]:
+    from leads.services import lead_intake
+
+    source, _ = LeadSource.objects.get_or_create(name="SMS")
+    try:
+        result = lead_intake(first_name="SMS", phone=phone, source=source, via="sms", interest=body[:1000])
+    except ValidationError as exc:
+        log.warning("inbound SMS from %r: cannot create a lead (%s)", phone, exc)
+        return None, False
+    return result.lead, result.created
+
+
+def _inbound_effects(lead: Lead, *, keyword: str, new_lead: bool) -> None:
+    from cadences.services import enrollment_exit, task_create
+    from leads.services import notify
+
+    if keyword == "STOP":
+        sms_opt_out(lead=lead, source="SMS keyword STOP")
+        return
+    if keyword == "START":
+        sms_opt_in(lead=lead, source="SMS keyword START")
+        return
+    if keyword == "HELP":
+        return
+    if not new_lead:
+        # A new lead's first text is its inquiry: its cadence has just begun and stays.
+        enrollment_exit(lead=lead, reason="replied")
+    task_create(lead=lead, title="Reply received — call now", channel=Channel.CALL, urgent=True)
+    notify(user=lead.owner, lead=lead, text=f"{lead.full_name} replied by SMS — call now")
+
+
+# --- Delivery states ----------------------------------------------------------------------------------
+
+
+def message_status_record(*, sid: str, status: str, error_code: str = "") -> bool:
+    """Apply a Twilio status callback to the outbound Message and Touch with this sid.
+
+    Only forward moves count (queued < sent < delivered/undelivered/failed), so late or repeated
+    callbacks change nothing. Returns False for an unknown sid or a stale/unknown status.
+    """
+    from cadences.dispatch import touch_fail_permanently
+    from cadences.services import touch_label
+
+    new = TWILIO_STATUS_MAP.get((status or "").lower())
+    if not sid or new is None:
+        return False
+    error_code = (error_code or "").strip()[:20]
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(direction=Message.Direction.OUTBOUND, provider_message_id=sid)
+            .order_by("id")
+            .first()
+        )
+        touch = Touch.objects.select_related("lead", "step").filter(provider_message_id=sid).order_by("id").first()
+        if message is None and touch is None:
+            return False
+        if message is not None:
+            if STATUS_RANK[new] <= STATUS_RANK.get(message.status, 0):
+                return False
+            message.status = new
+            message.error_code = error_code
+            message.save(update_fields=["status", "error_code", "updated_at"])
+        lead = touch.lead if touch else message.lead
+        label = touch_label(touch) if touch else "SMS"
+        if new == Message.Status.DELIVERED:
+            if touch:
+                Touch.objects.filter(pk=touch.pk, status=TouchStatus.SENT).update(status=TouchStatus.DELIVERED)
+            if lead:
+                _event(lead, LeadEvent.Kind.MESSAGE_OUT, f"{label}: delivered", sid=sid, status=new)
+        elif new in (Message.Status.UNDELIVERED, Message.Status.FAILED):
+            reason = f"SMS {new}" + (f" (Twilio error {error_code})" if error_code else "")
+            if touch:
+                Touch.objects.filter(pk=touch.pk).update(status=TouchStatus.FAILED, failure_reason=reason[:500])
+            if touch and error_code in SMS_PERMANENT_FAILURE_CODES:
+                touch_fail_permanently(touch=touch, code=error_code, reason=reason)  # adds the timeline line
+            elif lead:
+                _event(lead, LeadEvent.Kind.MESSAGE_OUT, f"{label}: {reason}", sid=sid, status=new, code=error_code)
+        elif new == Message.Status.SENT and lead:
+            pass  # "sent" was already on the timeline when the provider accepted it
+    return True
+
+
+# --- Email bounces and complaints (anymail tracking) --------------------------------------------------------
+
+TRACKING_EVENTS = {"bounced", "rejected", "complained"}
+
+
+def email_tracking_record(*, event_type: str, recipient: str, description: str = "") -> int:
+    """A bounce/rejection marks the address invalid; a complaint also unsubscribes. Returns leads changed."""
+    if event_type not in TRACKING_EVENTS or not recipient:
+        return 0
+    changed = 0
+    for lead in Lead.objects.filter(email__iexact=recipient.strip()):
+        with transaction.atomic():
+            if event_type == "complained":
+                email_opt_out(lead=lead, source="spam complaint")
+            flagged = Lead.objects.filter(pk=lead.pk, email_invalid=False).update(email_invalid=True)
+            if flagged:
+                _skip_scheduled_emails(lead, reason="Email address bounced")
+                what = "marked as spam" if event_type == "complained" else event_type
+                detail = f": {description}" if description else ""
+                _event(lead, LeadEvent.Kind.MESSAGE_OUT, f"Email to {recipient} {what}{detail}", event=event_type)
+            changed += bool(flagged)
+    return changed
+
+
+def on_anymail_tracking(sender, event, esp_name="", **kwargs) -> None:
+    """Receiver for anymail.signals.tracking (connected in MessagingConfig.ready)."""
+    email_tracking_record(
+        event_type=getattr(event, "event_type", ""),
+        recipient=getattr(event, "recipient", "") or "",
+        description=(getattr(event, "description", "") or getattr(event, "reject_reason", "") or "")[:300],
+    )
+
+
+# --- Rep alerts ---------------------------------------------------------------------------------------------
+
+
+def rep_alert_new_lead(*, lead_id: int) -> dict:
+    """Tell the lead's owner at once: email, and SMS to their own phone when they have one.
+
+    Never raises: an alert that cannot go out is logged, the lead is already safe.
+    """
+    from messaging import transports
+
+    sent = {"email": False, "sms": False}
+    lead = Lead.objects.select_related("owner", "source").filter(pk=lead_id).first()
+    if lead is None or lead.owner is None:
+        return sent
+    rep = lead.owner
+    link = f"{settings.PUBLIC_BASE_URL}/leads/{lead.pk}/"
+    text = f"New lead assigned to you: {lead.full_name}"
+    if lead.phone:
+        text += f", {lead.phone}"
+    if lead.source:
+        text += f" (via {lead.source.name})"
+    if rep.email:
+        try:
+            send_mail(f"New lead: {lead.full_name}", f"{text}.\n\nCall now: {link}\n", None, [rep.email])
+            sent["email"] = True
+        except Exception:
+            log.exception("new-lead alert email to %s failed (lead %s)", rep.email, lead.pk)
+    if rep.phone:
+        try:
+            transports.send(
+                transports.OutgoingMessage(channel="sms", to=rep.phone, body=f"{text}. {link}"),
+                commit_point=lambda: True,  # an alert has no touch row to commit
+            )
+            sent["sms"] = True
+        except Exception:
+            log.exception("new-lead alert SMS to %s failed (lead %s)", rep.phone, lead.pk)
+    return sent
+
+
+def rep_alert_new_lead_enqueue(*, lead_id: int) -> None:
+    """on_commit callback of lead intake: queue the alert; a broker outage must not break intake."""
+    from messaging.tasks import rep_alert_new_lead_task
+
+    try:
+        rep_alert_new_lead_task.delay(lead_id)
+    except Exception:
+        log.exception("could not queue the new-lead alert for lead %s", lead_id)
