@@ -20,6 +20,12 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # PBKDF2's deliberate slowness is for production; factories hash a password per user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _reference_cadence_present(request):
     """The shipped cadence comes from a data migration, and transactional tests flush every table
     after they run: put it back for any test that uses the database."""
