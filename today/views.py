@@ -135,29 +135,29 @@ def _snooze_until(form: SnoozeForm, user) -> dt.datetime:
     if choice == SnoozeForm.HOUR:
         return now + dt.timedelta(hours=1)
     if choice == SnoozeForm.TOMORROW:
-        start, end = selectors.day_bounds(user, now)
+        _, end = selectors.day_bounds(user, now)
         return end.replace(hour=user.work_start_hour or 9)
-    at = form.cleaned_data["at"]
-    if timezone.is_naive(at):
-        at = timezone.make_aware(at, selectors.day_bounds(user, now)[0].tzinfo)
-    return at
+    return form.cleaned_data["at"]
 
 
 @require_POST
 @login_required
 def touch_snooze_view(request, pk):
     touch = selectors.touch_get_for(request.user, pk)
+    rep = touch.assigned_to or request.user
     form = SnoozeForm(request.POST)
-    if not form.is_valid():
+    # A typed date and time is the rep's wall clock, not the server's.
+    with timezone.override(selectors.day_bounds(rep)[0].tzinfo):
+        valid = form.is_valid()
+    if not valid:
         return _bad_request(request, "Choose when to snooze to.")
     try:
-        touch_snooze(touch=touch, until=_snooze_until(form, touch.assigned_to or request.user), by=request.user)
+        touch_snooze(touch=touch, until=_snooze_until(form, rep), by=request.user)
     except PermissionDenied:
         raise Http404("No such task.") from None
     except ValidationError as exc:
         return _bad_request(request, _messages_text(exc))
     if request.htmx:
-        rep = touch.assigned_to or request.user
         _, end = selectors.day_bounds(rep)
         replacement = None
         if touch.due_at < end:

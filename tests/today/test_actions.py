@@ -1,0 +1,195 @@
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from cadences.models import Outcome, Touch, TouchStatus
+from leads.models import Contact, Lead, LeadSource
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture(autouse=True)
+def _utc(rep, teammate, other_rep):
+    for user in (rep, teammate, other_rep):
+        user.timezone = "UTC"
+        user.save(update_fields=["timezone"])
+
+
+def test_htmx_outcome_replaces_row_with_next_task_and_counts_attempt(client_for, rep, make_task):
+    first = make_task(rep, step="instant")
+    lead = first.lead
+    nxt = make_task(rep, step="day5_email", lead=lead, due=dt.timedelta(hours=2))
+    response = client_for(rep).post(
+        f"/today/touches/{first.pk}/outcome/", {"outcome": "voicemail", "note": "hi"}, **HTMX
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f'id="touch-{nxt.pk}"' in body
+    assert f'id="touch-{first.pk}"' not in body
+    assert 'id="today-counters" class="d-flex flex-wrap gap-2" hx-swap-oob="true"' in body
+    assert "Done today: 1" in body and "Remaining: 1" in body
+    assert "Left voicemail" in body  # the next row shows the last outcome
+    first.refresh_from_db()
+    lead.refresh_from_db()
+    assert first.status == TouchStatus.DONE and first.outcome == Outcome.VOICEMAIL and first.note == "hi"
+    assert lead.attempt_count == 1
+    assert lead.first_response_at is not None
+
+
+def test_htmx_outcome_without_next_task_removes_row(client_for, rep, make_task):
+    task = make_task(rep)
+    body = client_for(rep).post(f"/today/touches/{task.pk}/outcome/", {"outcome": "connected"}, **HTMX).content
+    assert b"today-row" not in body and b"Done today: 1" in body
+
+
+def test_plain_post_redirects_back(client_for, rep, make_task):
+    task = make_task(rep)
+    response = client_for(rep).post(f"/today/touches/{task.pk}/outcome/", {"outcome": "no_answer"})
+    assert response.status_code == 302 and response.url == "/today/"
+    assert Touch.objects.get(pk=task.pk).status == TouchStatus.DONE
+
+
+def test_invalid_or_wrong_channel_outcome_is_400_and_nothing_saved(client_for, rep, make_task):
+    task = make_task(rep)  # a call
+    client = client_for(rep)
+    assert client.post(f"/today/touches/{task.pk}/outcome/", {"outcome": "bogus"}, **HTMX).status_code == 400
+    assert client.post(f"/today/touches/{task.pk}/outcome/", {"outcome": "sent"}, **HTMX).status_code == 400
+    task.refresh_from_db()
+    task.lead.refresh_from_db()
+    assert task.status == TouchStatus.SCHEDULED and task.lead.attempt_count == 0
+
+
+def test_already_done_is_400(client_for, rep, make_task):
+    task = make_task(rep)
+    client = client_for(rep)
+    assert client.post(f"/today/touches/{task.pk}/outcome/", {"outcome": "connected"}).status_code == 302
+    response = client.post(f"/today/touches/{task.pk}/outcome/", {"outcome": "connected"}, **HTMX)
+    assert response.status_code == 400 and b"already done" in response.content
+    assert Lead.objects.get(pk=task.lead_id).attempt_count == 1
+
+
+def test_another_rep_cannot_see_or_complete(client_for, rep, teammate, other_rep, make_task):
+    task = make_task(rep)
+    for user in (teammate, other_rep):
+        client = client_for(user)
+        assert client.post(f"/today/touches/{task.pk}/outcome/", {"outcome": "connected"}).status_code == 404
+        assert client.post(f"/today/touches/{task.pk}/snooze/", {"until": "1h"}).status_code == 404
+    assert client_for(None).post(f"/today/touches/{task.pk}/outcome/", {"outcome": "connected"}).status_code == 302
+    assert Touch.objects.get(pk=task.pk).status == TouchStatus.SCHEDULED
+
+
+def test_manager_of_the_team_can_log_other_manager_cannot(client_for, rep, manager, other_manager, make_task):
+    task = make_task(rep)
+    assert (
+        client_for(other_manager).post(f"/today/touches/{task.pk}/outcome/", {"outcome": "connected"}).status_code
+        == 404
+    )
+    assert client_for(manager).post(f"/today/touches/{task.pk}/outcome/", {"outcome": "connected"}).status_code == 302
+    assert Touch.objects.get(pk=task.pk).completed_by == manager
+
+
+def test_automated_touch_is_not_a_task(client_for, rep, make_task):
+    task = make_task(rep, automated=True)
+    assert client_for(rep).post(f"/today/touches/{task.pk}/outcome/", {"outcome": "sent"}).status_code == 404
+
+
+def test_snooze_one_hour_tomorrow_and_at(client_for, rep, make_task, time_machine):
+    time_machine.move_to(dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC), tick=False)
+    task = make_task(rep)
+    task.lead.timezone = "UTC"
+    task.lead.save()
+    client = client_for(rep)
+    response = client.post(f"/today/touches/{task.pk}/snooze/", {"until": "1h"}, **HTMX)
+    assert response.status_code == 200 and f'id="touch-{task.pk}"'.encode() in response.content
+    task.refresh_from_db()
+    assert task.due_at == dt.datetime(2026, 3, 10, 16, 0, tzinfo=dt.UTC)
+    response = client.post(f"/today/touches/{task.pk}/snooze/", {"until": "tomorrow"}, **HTMX)
+    assert b"today-row" not in response.content  # off today's list
+    task.refresh_from_db()
+    assert task.due_at == dt.datetime(2026, 3, 11, 9, 0, tzinfo=dt.UTC)
+    assert (
+        client.post(f"/today/touches/{task.pk}/snooze/", {"until": "at", "at": "2026-03-12T11:30"}).status_code == 302
+    )
+    task.refresh_from_db()
+    assert task.due_at == dt.datetime(2026, 3, 12, 11, 30, tzinfo=dt.UTC)
+    # In the past, or no time given: 400 and unchanged.
+    assert (
+        client.post(f"/today/touches/{task.pk}/snooze/", {"until": "at", "at": "2026-03-01T11:30"}).status_code == 400
+    )
+    assert client.post(f"/today/touches/{task.pk}/snooze/", {"until": "at"}).status_code == 400
+    task.refresh_from_db()
+    assert task.due_at == dt.datetime(2026, 3, 12, 11, 30, tzinfo=dt.UTC)
+
+
+def test_manager_reassigns_rep_forbidden(client_for, rep, teammate, other_rep, manager, make_task):
+    task = make_task(rep)
+    assert client_for(rep).post(f"/today/touches/{task.pk}/reassign/", {"to": teammate.pk}).status_code == 403
+    # Outside the manager's teams: not assignable.
+    assert client_for(manager).post(f"/today/touches/{task.pk}/reassign/", {"to": other_rep.pk}).status_code == 400
+    assert Touch.objects.get(pk=task.pk).assigned_to == rep
+    response = client_for(manager).post(f"/today/touches/{task.pk}/reassign/", {"to": teammate.pk}, **HTMX)
+    assert response.status_code == 200 and b"today-row" not in response.content
+    assert Touch.objects.get(pk=task.pk).assigned_to == teammate
+
+
+def test_other_manager_cannot_reassign(client_for, rep, teammate, other_manager, make_task):
+    task = make_task(rep)
+    assert client_for(other_manager).post(f"/today/touches/{task.pk}/reassign/", {"to": teammate.pk}).status_code == 404
+
+
+def test_referral_block_picks_uncalled_customers(client_for, rep, other_rep, settings):
+    settings.REFERRAL_CALLS_PER_DAY = 2
+    now = timezone.now()
+    old = factories.ContactFactory(owner=rep, last_referral_call_at=now - dt.timedelta(days=60))
+    never = factories.ContactFactory(owner=rep)
+    factories.ContactFactory(owner=rep, last_referral_call_at=now - dt.timedelta(days=5))  # too recent
+    factories.ContactFactory(owner=rep, last_referral_call_at=now - dt.timedelta(days=90))  # beyond the 2
+    factories.ContactFactory(owner=other_rep)
+    response = client_for(rep).get("/today/")
+    assert [c.pk for c in response.context["referrals"]] == [never.pk, response.context["referrals"][1].pk]
+    assert response.context["referrals"][1].last_referral_call_at < old.last_referral_call_at
+    assert b"Call 2 current customers today" in response.content
+    assert b"who do you know that we should know?" in response.content.lower()
+
+
+def test_referral_logging_creates_lead_and_marks_contact(client_for, rep, other_rep):
+    contact = factories.ContactFactory(owner=rep)
+    client = client_for(rep)
+    response = client.post(
+        f"/today/referrals/{contact.pk}/",
+        {"result": "referral", "first_name": "Rita", "last_name": "Ref", "phone": "(415) 555-0199"},
+    )
+    assert response.status_code == 302
+    lead = Lead.objects.get(first_name="Rita")
+    assert lead.referred_by == contact and lead.source.name == "Referral" and lead.owner == rep
+    assert lead.phone == "+14155550199"
+    contact.refresh_from_db()
+    assert contact.last_referral_call_at is not None
+    assert LeadSource.objects.filter(name="Referral").count() == 1
+
+
+def test_referral_no_referral_and_bad_input(client_for, rep, other_rep):
+    contact = factories.ContactFactory(owner=rep)
+    client = client_for(rep)
+    client.post(f"/today/referrals/{contact.pk}/", {"result": "referral", "first_name": "NoContact"})
+    contact.refresh_from_db()
+    assert contact.last_referral_call_at is None and not Lead.objects.exists()
+    client.post(f"/today/referrals/{contact.pk}/", {"result": "referral", "first_name": "X", "phone": "12"})
+    contact.refresh_from_db()
+    assert contact.last_referral_call_at is None and not Lead.objects.exists()
+    client.post(f"/today/referrals/{contact.pk}/", {"result": "none"})
+    contact.refresh_from_db()
+    assert contact.last_referral_call_at is not None and not Lead.objects.exists()
+    # Someone else's customer: 404.
+    theirs = factories.ContactFactory(owner=other_rep)
+    assert client.post(f"/today/referrals/{theirs.pk}/", {"result": "none"}).status_code == 404
+    assert Contact.objects.get(pk=theirs.pk).last_referral_call_at is None
+
+
+def test_quick_add_form_posts_to_intake(client_for, rep):
+    body = client_for(rep).get("/today/").content.decode()
+    assert 'action="/leads/new/"' in body and 'name="how_heard"' in body
