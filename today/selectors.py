@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import BooleanField, Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -200,7 +200,8 @@ def referral_contacts_for(*, rep: User, now: dt.datetime | None = None, count: i
     contacts = Contact.objects.filter(owner=rep).filter(
         Q(last_referral_call_at__isnull=True) | Q(last_referral_call_at__lt=recent)
     )
-    return list(contacts.order_by("last_referral_call_at", "id")[:count])
+    # Explicit: PostgreSQL sorts NULLs last in ascending order, SQLite first.
+    return list(contacts.order_by(F("last_referral_call_at").asc(nulls_first=True), "id")[:count])
 
 
 def referral_contact_get_for(user: User, pk) -> Contact:
