@@ -7,6 +7,7 @@ already use, which a plain admin form would change in place under running enroll
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
 
 from cadences.models import Cadence, CadenceStep, Enrollment, Touch
 
@@ -28,7 +29,7 @@ class CadenceStepInline(admin.TabularInline):
 
 
 @admin.register(Cadence)
-class CadenceAdmin(admin.ModelAdmin):
+class CadenceAdmin(SimpleHistoryAdmin):
     list_display = ["name", "active", "is_default", "business_days_only", "instant_response", "updated_at", "editor"]
     list_filter = ["active", "is_default", "business_days_only", "instant_response"]
     search_fields = ["name", "description", "interest_keywords"]

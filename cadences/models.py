@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 
 class Channel(models.TextChoices):
@@ -33,6 +34,8 @@ class Cadence(models.Model):
     instant_response = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Who changed what, when (django-simple-history): shown to admins on the cadence history page.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -65,6 +68,7 @@ class CadenceStep(models.Model):
     body = models.TextField(blank=True, help_text="Merge fields: {{ lead.first_name }}, {{ rep.first_name }}, ...")
     talking_points = models.TextField(blank=True, help_text="Purpose of this touch and what to say.")
     retired_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["cadence", "day", "position", "id"]

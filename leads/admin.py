@@ -1,13 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
+from simple_history.admin import SimpleHistoryAdmin
 
 from leads.models import Contact, IdempotencyRecord, ImportJob, Lead, LeadEvent, LeadSource
 from leads.services import lead_source_issue_api_key, lead_source_revoke_api_key
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(SimpleHistoryAdmin):
     list_display = ("__str__", "phone", "email", "company", "status", "owner", "team", "source", "created_at")
     list_filter = ("status", "source", "team", "email_opt_out", "sms_opt_out", "call_opt_out")
     search_fields = ("first_name", "last_name", "phone", "email", "company")

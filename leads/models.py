@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from simple_history.models import HistoricalRecords
 
 
 class LeadStatus(models.TextChoices):
@@ -76,6 +77,8 @@ class Lead(models.Model):
     referred_by = models.ForeignKey(
         "leads.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
     )
+    # Who changed what, when (django-simple-history; the user comes from HistoryRequestMiddleware).
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at"]
