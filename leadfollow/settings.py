@@ -252,6 +252,8 @@ TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 # --- Product rules ----------------------------------------------------------------
 # No lead is closed lost/unqualified before this many logged attempts (managers can override).
 MIN_ATTEMPTS_BEFORE_CLOSE = env.int("MIN_ATTEMPTS_BEFORE_CLOSE", default=5)
+# Reports call an open lead "abandoned" after this many days with no touch and nothing scheduled.
+ABANDONED_AFTER_DAYS = env.int("ABANDONED_AFTER_DAYS", default=14)
 # Customers each rep is asked to call for referrals every day (the Today page).
 REFERRAL_CALLS_PER_DAY = env.int("REFERRAL_CALLS_PER_DAY", default=3)
 # Automated SMS and calls only inside this recipient-local window; it can be narrowed, never widened.

@@ -14,6 +14,7 @@ urlpatterns = [
     path("enrollments/", include("cadences.enrollment_urls")),
     path("outbox/", include("messaging.urls")),
     path("today/", include("today.urls")),
+    path("reports/", include("reports.urls")),
     path("webhooks/", include("messaging.webhook_urls")),
     path("unsubscribe/<str:token>/", unsubscribe_view, name="unsubscribe"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,10 @@
+from django.contrib import admin
+
+from reports.models import ReportDelivery
+
+
+@admin.register(ReportDelivery)
+class ReportDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("week_start", "manager", "sent_at")
+    list_filter = ("week_start",)
+    readonly_fields = ("created_at",)

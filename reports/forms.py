@@ -1,0 +1,51 @@
+"""The reports' filters: a week or a date range, and a team or rep among those the viewer may see."""
+
+import datetime as dt
+
+from django import forms
+
+from reports import selectors
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"})
+SELECT = {"class": "form-select form-select-sm"}
+
+
+class ReportFilterForm(forms.Form):
+    week = forms.DateField(required=False, widget=DATE_INPUT, label="Week of", help_text="Any day of the week.")
+    date_from = forms.DateField(required=False, widget=DATE_INPUT, label="Arrived from")
+    date_to = forms.DateField(required=False, widget=DATE_INPUT, label="to")
+    team = forms.ModelChoiceField(queryset=None, required=False, empty_label="All my teams")
+    rep = forms.ModelChoiceField(queryset=None, required=False, empty_label="All reps")
+
+    def __init__(self, *args, user, period: str = "range", **kwargs):
+        super().__init__(*args, **kwargs)
+        if period == "week":
+            del self.fields["date_from"], self.fields["date_to"]
+        else:
+            del self.fields["week"]
+        if selectors.may_filter_people(user):
+            self.fields["team"].queryset = selectors.teams_visible_to(user)
+            self.fields["team"].widget.attrs.update(SELECT)
+            self.fields["rep"].queryset = selectors.report_people_for(user)
+            self.fields["rep"].widget.attrs.update(SELECT)
+            if user.is_superuser or user.role == "admin":
+                self.fields["team"].empty_label = "All teams"
+        else:
+            # A rep's reports are their own: team and rep parameters are ignored.
+            del self.fields["team"], self.fields["rep"]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+    @property
+    def forbidden_choice(self) -> bool:
+        """A team or rep the viewer may not see was asked for (the view answers 404)."""
+        return any(name in self.errors for name in ("team", "rep"))
+
+
+def default_range(today: dt.date, weeks: int) -> tuple[dt.date, dt.date]:
+    return selectors.week_start_for(today) - dt.timedelta(weeks=weeks - 1), today

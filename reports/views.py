@@ -1,0 +1,267 @@
+"""Report pages: thin views over reports.selectors, scoped to what the viewer may see."""
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, QueryDict, StreamingHttpResponse
+from django.shortcuts import render as django_render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.models import Team, User
+from reports import selectors
+from reports.forms import ReportFilterForm, default_range
+
+PAGE_SIZE = 50
+
+
+def render(request, template: str, context: dict):
+    context = {"org_timezone": selectors.org_tz().key, **context}
+    return django_render(request, template, context)
+
+
+@dataclass
+class Filters:
+    form: ReportFilterForm
+    team: Team | None
+    rep: User | None
+    start: dt.datetime | None  # arrival range, UTC
+    end: dt.datetime | None
+    week: dt.date | None
+
+
+def _filters(request, *, period: str, default_weeks: int | None = None) -> Filters:
+    """Read the filter form; a team or rep the viewer may not see is a 404."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    form = ReportFilterForm(params or None, user=request.user, period=period)
+    data = {}
+    if form.is_bound:
+        form.is_valid()
+        if form.forbidden_choice:
+            raise Http404("No such team or rep.")
+        data = form.cleaned_data
+    today = timezone.localtime(timezone.now(), selectors.org_tz()).date()
+    start = end = week = None
+    if period == "week":
+        week = selectors.week_start_for(data.get("week") or today)
+    else:
+        date_from, date_to = data.get("date_from"), data.get("date_to")
+        if default_weeks and not date_from and not date_to:
+            date_from, date_to = default_range(today, default_weeks)
+            if not form.is_bound:
+                form = ReportFilterForm(
+                    initial={"date_from": date_from, "date_to": date_to}, user=request.user, period=period
+                )
+        start = selectors.day_start(date_from) if date_from else None
+        end = selectors.day_start(date_to + dt.timedelta(days=1)) if date_to else None
+    return Filters(form=form, team=data.get("team"), rep=data.get("rep"), start=start, end=end, week=week)
+
+
+def _scope(request, filters: Filters):
+    leads = selectors.report_scope(user=request.user, team=filters.team, rep=filters.rep)
+    return selectors.leads_arrived_between(leads, filters.start, filters.end)
+
+
+def _query_without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+@require_GET
+@login_required
+def index(request):
+    return render(request, "reports/index.html", {})
+
+
+@require_GET
+@login_required
+def friday(request):
+    filters = _filters(request, period="week")
+    report = selectors.friday_report(user=request.user, week_start=filters.week, team=filters.team, rep=filters.rep)
+    page = Paginator(report.leads, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = selectors.friday_decorate(page.object_list)
+    chart = {
+        "labels": [str(person) for person in report.reps],
+        "followed_up": [person.followed_up_pct or 0 for person in report.reps],
+        "received": [person.received for person in report.reps],
+    }
+    context = {
+        "form": filters.form,
+        "report": report,
+        "page": page,
+        "chart": chart,
+        "week_end_day": report.week_start + dt.timedelta(days=6),
+        "previous_week": report.week_start - dt.timedelta(days=7),
+        "next_week": report.week_start + dt.timedelta(days=7),
+        "minimum": settings.MIN_ATTEMPTS_BEFORE_CLOSE,
+        "query": _query_without_page(request),
+        "filter_query": _filter_query(filters),
+    }
+    return render(request, "reports/friday.html", context)
+
+
+def _filter_query(filters: Filters) -> str:
+    params = QueryDict(mutable=True)
+    if filters.team:
+        params["team"] = filters.team.pk
+    if filters.rep:
+        params["rep"] = filters.rep.pk
+    return params.urlencode()
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+FRIDAY_CSV_HEADER = [
+    "Rep",
+    "Lead ID",
+    "Lead",
+    "Source",
+    "Arrived",
+    "Status",
+    "Attempts this week",
+    "Automated sends this week",
+    "Attempts total",
+    "Channels this week",
+    "Last outcome",
+    "Last outcome at",
+    "Next touch",
+    "Next touch at",
+    "Overdue tasks",
+    "Left behind",
+    "Closed early",
+]
+
+
+def _csv_time(value) -> str:
+    return timezone.localtime(value, selectors.org_tz()).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@require_GET
+@login_required
+def friday_csv(request):
+    filters = _filters(request, period="week")
+    report = selectors.friday_report(user=request.user, week_start=filters.week, team=filters.team, rep=filters.rep)
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(FRIDAY_CSV_HEADER)
+        for lead in selectors.friday_decorate(report.leads):
+            yield writer.writerow(
+                [
+                    str(lead.owner),
+                    lead.pk,
+                    lead.full_name,
+                    lead.source.name if lead.source else "",
+                    _csv_time(lead.created_at),
+                    lead.get_status_display(),
+                    lead.attempts_week,
+                    lead.automated_week,
+                    lead.attempt_count,
+                    "; ".join(lead.channels_week),
+                    lead.last_outcome_label,
+                    _csv_time(lead.last_outcome_at),
+                    lead.next_touch_channel_label,
+                    _csv_time(lead.next_touch_at),
+                    lead.overdue_tasks,
+                    "yes" if lead.left_behind else "",
+                    "yes" if lead.closed_early else "",
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="feedback-friday-{report.week_start:%Y-%m-%d}.csv"'
+    return response
+
+
+@require_GET
+@login_required
+def compliance(request):
+    filters = _filters(request, period="range")
+    leads = _scope(request, filters)
+    now = timezone.now()
+    report = selectors.compliance_report(leads=leads, now=now)
+    drill_rep = drill_page = None
+    if filters.rep is not None:
+        drill_rep = filters.rep
+    elif request.GET.get("rep") and not selectors.may_filter_people(request.user):
+        drill_rep = request.user
+    if drill_rep is not None:
+        drill = selectors.compliance_leads(leads=leads, rep=drill_rep, now=now)
+        drill_page = Paginator(drill, PAGE_SIZE).get_page(request.GET.get("page"))
+    chart = {
+        "labels": [f"{row['nos']} no{'s' if row['nos'] > 1 else ''}" for row in report["give_up"]],
+        "ours": [row["share"] or 0 for row in report["give_up"]],
+        "industry": [row["industry"] for row in report["give_up"]],
+    }
+    context = {
+        "form": filters.form,
+        "report": report,
+        "drill_rep": drill_rep,
+        "page": drill_page,
+        "chart": chart,
+        "query": _query_without_page(request),
+        "abandoned_days": settings.ABANDONED_AFTER_DAYS,
+    }
+    return render(request, "reports/compliance.html", context)
+
+
+def _seconds(value) -> float | None:
+    return round(value.total_seconds() / 3600, 2) if value is not None else None
+
+
+@require_GET
+@login_required
+def speed(request):
+    filters = _filters(request, period="range", default_weeks=selectors.DEFAULT_SPEED_WEEKS)
+    report = selectors.speed_report(leads=_scope(request, filters))
+    chart = {
+        "labels": [f"{row['week']:%b %d}" if row["week"] else "" for row in report["by_week"]],
+        "auto_median_hours": [_seconds(row["auto"]["median"]) for row in report["by_week"]],
+        "call_median_hours": [_seconds(row["call"]["median"]) for row in report["by_week"]],
+        "industry_hours": report["industry_hours"],
+    }
+    return render(request, "reports/speed.html", {"form": filters.form, "report": report, "chart": chart})
+
+
+@require_GET
+@login_required
+def coverage(request):
+    filters = _filters(request, period="range")
+    leads = _scope(request, filters)
+    report = selectors.coverage_report(leads=leads)
+    page = Paginator(selectors.never_touched_open_leads(leads=leads), PAGE_SIZE).get_page(request.GET.get("page"))
+    chart = {
+        "labels": ["≥ 1 attempt", "≥ 2 attempts", "≥ 5 attempts"],
+        "shares": [report["ge1_pct"] or 0, report["ge2_pct"] or 0, report["ge5_pct"] or 0],
+    }
+    context = {
+        "form": filters.form,
+        "report": report,
+        "page": page,
+        "chart": chart,
+        "query": _query_without_page(request),
+    }
+    return render(request, "reports/coverage.html", context)
+
+
+@require_GET
+@login_required
+def converts(request):
+    filters = _filters(request, period="range")
+    report = selectors.converts_report(leads=_scope(request, filters))
+    chart = {
+        "labels": [row["label"] for row in report["by_response"]],
+        "rates": [row["rate"] or 0 for row in report["by_response"]],
+        "attempt_labels": [row["label"] for row in report["by_attempts"]],
+        "attempt_rates": [row["rate"] or 0 for row in report["by_attempts"]],
+    }
+    return render(request, "reports/converts.html", {"form": filters.form, "report": report, "chart": chart})
