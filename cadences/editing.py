@@ -241,8 +241,9 @@ def cadence_update(
 
 def cadence_set_active(*, cadence: Cadence, active: bool) -> Cadence:
     """(De)activate: an inactive cadence picks no new leads; its running enrollments carry on."""
-    Cadence.objects.filter(pk=cadence.pk).update(active=active, updated_at=timezone.now())
     cadence.active = active
+    # save(), not update(): the change goes into the cadence's history with the admin who made it.
+    cadence.save(update_fields=["active", "updated_at"])
     return cadence
 
 

@@ -9,6 +9,8 @@ urlpatterns = [
     path("healthz/", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("leads/", include("leads.urls")),
+    # Who changed what: /leads/<pk>/history/ (managers, admins) and /cadences/<pk>/history/ (admins).
+    path("", include("leads.history_urls")),
     path("api/", include("leads.api_urls")),
     path("cadences/", include("cadences.urls")),
     path("enrollments/", include("cadences.enrollment_urls")),
