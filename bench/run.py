@@ -1,0 +1,775 @@
+"""`make bench`: every benchmark scenario against real PostgreSQL, Redis, gunicorn and Celery workers.
+
+Each figure is measured next to a baseline taken in the same run on the same machine (a shared,
+noisy 2-core box), and reported as a ratio. Results: one table on stdout, bench/results/latest.md
+and bench/results/latest.json; profiles of the scenarios in bench/results/profile_*.txt.
+
+Order: (3) Today page and (4) reports at each database size (in-process, Django test client),
+then with gunicorn: (5) intake API throughput (wrk), then with 2 Celery worker processes:
+(1) speed to lead, (2) dispatch throughput; (6) peak RSS of all of them.
+
+Environment (defaults in brackets): BENCH_LEADS [500] leads for speed to lead, BENCH_LEAD_RATE [8]
+per second, BENCH_TOUCHES [50000] due touches to dispatch, BENCH_SIZES [10000,100000,1000000]
+touches in the database, BENCH_DURATION [15] seconds of wrk per endpoint, BENCH_CONNECTIONS [8],
+BENCH_PAGE_REPEATS [40], BENCH_WEB_WORKERS [4], BENCH_DB [leadfollow_bench], BENCH_REDIS_DB [13],
+BENCH_KEEP_DB [0] (1 keeps the database afterwards).
+Only 127.0.0.1 is used; every process started here is killed (by process group) on exit.
+"""
+
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PYTHON = sys.executable
+
+
+def env_int(name, default):
+    return int(os.environ.get(name, default))
+
+
+CONFIG = {
+    "leads": env_int("BENCH_LEADS", 500),
+    "lead_rate": float(os.environ.get("BENCH_LEAD_RATE", 8)),
+    "touches": env_int("BENCH_TOUCHES", 50000),
+    "sizes": [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000,1000000").split(",") if s.strip()],
+    "duration": env_int("BENCH_DURATION", 15),
+    "connections": env_int("BENCH_CONNECTIONS", 8),
+    "page_repeats": env_int("BENCH_PAGE_REPEATS", 40),
+    "web_workers": env_int("BENCH_WEB_WORKERS", 4),
+    "db": os.environ.get("BENCH_DB", "leadfollow_bench"),
+    "redis_db": env_int("BENCH_REDIS_DB", 13),
+    "keep_db": os.environ.get("BENCH_KEEP_DB", "0") == "1",
+}
+QUEUE = "bench"
+ACCOUNT_SID = "AC" + "f" * 32
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# --- processes ---------------------------------------------------------------------------------------
+
+
+class Processes:
+    """Children in their own process groups; all killed on exit."""
+
+    def __init__(self, env):
+        self.env = env
+        self.procs: dict[str, subprocess.Popen] = {}
+        (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
+
+    def start(self, name, args, ready_line=None, timeout=30):
+        logfile = open(ROOT / "var" / "bench" / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env=self.env, stdout=subprocess.PIPE if ready_line else logfile, stderr=logfile,
+            start_new_session=True,
+        )  # fmt: skip
+        self.procs[name] = proc
+        if ready_line:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                line = proc.stdout.readline().decode()
+                if ready_line in line:
+                    threading.Thread(target=lambda: proc.stdout.read(), daemon=True).start()
+                    return proc
+                if proc.poll() is not None:
+                    break
+            raise RuntimeError(f"{name} did not start; see var/bench/{name}.log")
+        return proc
+
+    def stop(self, name):
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+
+    def stop_all(self):
+        for name in list(self.procs):
+            self.stop(name)
+
+
+def process_tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                children = Path(f"/proc/{p}/task/{task}/children").read_text().split()
+                todo.extend(int(c) for c in children)
+        except OSError:
+            pass
+    return pids
+
+
+def vm_hwm_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def wait_http(port, path="/healthz/", timeout=30):
+    import http.client
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status < 500:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing answers on port {port}")
+
+
+# --- the run -------------------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self):
+        self.rows = []  # table rows
+        self.details = {"config": CONFIG}
+        self.ports = {"web": free_port(), "twilio": free_port(), "smtp": free_port()}
+        redis_url = f"redis://127.0.0.1:6379/{CONFIG['redis_db']}"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{CONFIG['db']}",
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": redis_url,
+            "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-" + "x" * 60,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+            "SECURE_SSL_REDIRECT": "0",
+            "SECURE_HSTS_SECONDS": "0",
+            "API_THROTTLE_RATE": "100000000/s",
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": "fake-auth-token",
+            "TWILIO_FROM_NUMBER": "+15005550006",
+            "TWILIO_API_BASE_URL": f"http://127.0.0.1:{self.ports['twilio']}",
+            "EMAIL_BACKEND": "messaging.email_backends.TwoPhaseSMTPBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.ports["smtp"]),
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports['web']}",
+            "LOG_LEVEL": "WARNING",
+            "LEADFOLLOW_VAR_DIR": str(ROOT / "var" / "bench"),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.procs = Processes(self.env)
+
+    def add(self, scenario, metric, value, baseline=None, ratio=None, target="", status="info", unit=""):
+        self.rows.append(
+            {
+                "scenario": scenario,
+                "metric": metric,
+                "value": value,
+                "baseline": baseline,
+                "ratio": ratio,
+                "target": target,
+                "status": status,
+                "unit": unit,
+            }
+        )
+
+    # --- setup ---------------------------------------------------------------------------------------
+    def setup(self):
+        psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-v", "ON_ERROR_STOP=1"]
+        subprocess.run([*psql, "-c", f"DROP DATABASE IF EXISTS {CONFIG['db']}"], check=True)
+        subprocess.run([*psql, "-c", f"CREATE DATABASE {CONFIG['db']}"], check=True)
+        os.environ.update(self.env)
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        import redis
+
+        self.redis = redis.Redis.from_url(self.env["REDIS_URL"])
+        self.redis.flushdb()
+        self.procs.start(
+            "twilio", [PYTHON, "-m", "bench.fake_twilio", "--port", str(self.ports["twilio"])], "listening"
+        )
+        self.procs.start(
+            "smtp", [PYTHON, "-m", "tests.fakes.smtp_server", "--port", str(self.ports["smtp"])], "listening"
+        )
+
+    # --- 3 and 4: pages at each size ---------------------------------------------------------------
+    def pages(self):
+        from django.core.management import call_command
+        from django.db import connection, reset_queries
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+
+        from accounts.models import User
+        from cadences.models import Touch
+
+        per_size = []
+        for size in CONFIG["sizes"]:
+            t0 = time.monotonic()
+            call_command("seed_bench", leads=size // 10, touches_per_lead=10, stdout=io.StringIO())
+            total = Touch.objects.count()
+            log(f"seeded to {total} touches in {time.monotonic() - t0:.0f} s")
+            rep = User.objects.get(username="bench_rep_1_1")
+            client = Client()
+            client.force_login(rep)
+            times = {"today": [], "baseline": []}
+            queries = {}
+            for i in range(CONFIG["page_repeats"] + 5):
+                for name, url in (("today", "/today/"), ("baseline", "/_bench/list/")):
+                    with CaptureQueriesContext(connection) as ctx:
+                        start = time.perf_counter()
+                        response = client.get(url)
+                        elapsed = time.perf_counter() - start
+                    assert response.status_code == 200, (url, response.status_code)
+                    if i >= 5:  # warm-up excluded
+                        times[name].append(elapsed * 1000)
+                        queries[name] = len(ctx.captured_queries)
+            reset_queries()
+            entry = {
+                "touches": total,
+                "today_p50_ms": pct(times["today"], 50),
+                "today_p95_ms": pct(times["today"], 95),
+                "today_queries": queries["today"],
+                "baseline_p50_ms": pct(times["baseline"], 50),
+                "baseline_p95_ms": pct(times["baseline"], 95),
+                "baseline_queries": queries["baseline"],
+                "rep_open_tasks": Touch.objects.filter(assigned_to=rep, status="scheduled", automated=False).count(),
+            }
+            per_size.append(entry)
+            log(f"today at {total}: {entry}")
+            self.reports(total, client)
+        self.details["today"] = per_size
+        largest = per_size[-1]
+        growth = largest["today_p95_ms"] / per_size[0]["today_p95_ms"] if per_size[0]["today_p95_ms"] else 0
+        constant = len({e["today_queries"] for e in per_size}) == 1
+        for e in per_size:
+            ratio = e["today_p95_ms"] / e["baseline_p95_ms"]
+            last = e is largest
+            ok = e["today_p95_ms"] < 100 and ratio <= 3 and constant and (growth <= 2 or len(per_size) == 1)
+            self.add(
+                "3 Today page",
+                f"p95 server time @ {e['touches']:,} touches (p50 {e['today_p50_ms']:.1f} ms; "
+                f"{e['today_queries']} queries vs {e['baseline_queries']})",
+                round(e["today_p95_ms"], 1),
+                round(e["baseline_p95_ms"], 1),
+                round(ratio, 2),
+                "p95 < 100 ms at 1M, <= 3x, flat, constant queries" if last else "",
+                ("PASS" if ok else "MISS") if last else "info",
+                "ms",
+            )
+        self.add(
+            "3 Today page",
+            f"growth p95 {per_size[0]['touches']:,} -> {largest['touches']:,} touches; queries "
+            + " / ".join(str(e["today_queries"]) for e in per_size),
+            round(growth, 2),
+            None,
+            None,
+            "flat (<= 2x), constant queries",
+            "PASS" if growth <= 2 and constant else "MISS",
+            "x",
+        )
+        self.profile_today(client, rep)
+
+    def reports(self, total, client):
+        """Scenario 4, at the largest size only: team and org reports, if the reports app has pages."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+        from django.urls import NoReverseMatch, reverse
+
+        from accounts.models import Team, User
+
+        if total < max(CONFIG["sizes"]) * 0.9:
+            return
+        urls = {}
+        for name in ("reports:friday", "reports:compliance"):
+            try:
+                urls[name] = reverse(name)
+            except NoReverseMatch:
+                pass
+        if not urls:
+            self.add("4 Reports", "Feedback Friday and compliance (team, org)", None, status="pending",
+                     target="< 1 s at 1M", unit="ms")  # fmt: skip
+            self.details["reports"] = "pending: the reports app has no pages yet"
+            return
+        team = Team.objects.get(name="Bench North")
+        viewers = {"team (manager)": User.objects.get(username="bench_manager_1"),
+                   "org (admin)": User.objects.get(username="bench_admin")}  # fmt: skip
+        results = {}
+        for name, url in urls.items():
+            for scope, user in viewers.items():
+                client.force_login(user)
+                times, nq, status = [], 0, None
+                for i in range(6):
+                    params = {"team": team.pk} if scope.startswith("team") else {}
+                    with CaptureQueriesContext(connection) as ctx:
+                        start = time.perf_counter()
+                        response = client.get(url, params)
+                        elapsed = time.perf_counter() - start
+                    status = response.status_code
+                    if i:
+                        times.append(elapsed * 1000)
+                    nq = len(ctx.captured_queries)
+                p95 = max(times)
+                results[f"{name} {scope}"] = {"status": status, "max_ms": p95, "median_ms": statistics.median(times),
+                                              "queries": nq}  # fmt: skip
+                self.add(
+                    "4 Reports",
+                    f"{name.split(':')[1]} {scope} @ {total:,} touches, {nq} queries (HTTP {status})",
+                    round(p95, 1), None, None, "< 1 s", "PASS" if p95 < 1000 and status == 200 else "MISS", "ms",
+                )  # fmt: skip
+        self.details["reports"] = results
+
+    def profile_today(self, client, rep):
+        """cProfile of the Today page and EXPLAIN ANALYZE of its slowest queries at the largest size."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        client.force_login(rep)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(10):
+            client.get("/today/")
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+        with CaptureQueriesContext(connection) as ctx:
+            client.get("/today/")
+        plans = []
+        with connection.cursor() as cursor:
+            for q in ctx.captured_queries:
+                sql = q["sql"]
+                if not sql.lstrip().upper().startswith("SELECT"):
+                    continue
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+                plan = "\n".join(r[0] for r in cursor.fetchall())
+                ms = float(re.search(r"Execution Time: ([\d.]+)", plan).group(1))
+                plans.append((ms, sql, plan))
+        plans.sort(reverse=True)
+        text = ["# Today page profile (10 requests, in-process)", out.getvalue(), "# Queries by execution time"]
+        for ms, sql, plan in plans:
+            text += [f"\n## {ms:.1f} ms\n{sql}\n", plan]
+        (RESULTS / "profile_today.txt").write_text("\n".join(text))
+        self.details["today_query_ms"] = [[round(ms, 2), sql[:160]] for ms, sql, _ in plans]
+
+    # --- web ------------------------------------------------------------------------------------------
+    def start_web(self):
+        self.procs.start(
+            "web",
+            [PYTHON, "-m", "gunicorn", "leadfollow.wsgi", "-w", str(CONFIG["web_workers"]), "-b",
+             f"127.0.0.1:{self.ports['web']}", "--access-logfile", "-", "--log-level", "warning"],
+        )  # fmt: skip
+        wait_http(self.ports["web"])
+
+    def api_key(self) -> str:
+        from leads.models import LeadSource
+        from leads.services import lead_source_issue_api_key
+
+        source = LeadSource.objects.get(name="Bench North website")
+        return lead_source_issue_api_key(source=source)
+
+    def intake_throughput(self, key):
+        from cadences.models import Touch
+
+        if not shutil.which("wrk"):
+            subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True)
+        if not shutil.which("wrk"):
+            self.add("5 Intake API", "requests/s", None, status="MISS", target="wrk not installed")
+            return
+        before = Touch.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        script = RESULTS / "wrk_post.lua"
+        script.write_text(
+            'local counter = 0\nlocal tid = 0\n'
+            'function setup(thread) tid = tid + 1; thread:set("tid", tid) end\n'
+            'function init(args) counter = 0 end\n'
+            'function request()\n'
+            '  counter = counter + 1\n'
+            '  local n = (tonumber(tid) or 1) * 1000000 + counter\n'
+            '  local phone = string.format("+1646%03d%04d", 200 + math.floor(n / 10000) % 800, n % 10000)\n'
+            '  local body = string.format(\'{"first_name": "Wrk", "last_name": "Lead %d", "phone": "%s", '
+            '"interest": "pricing for 20 seats", "timezone": "America/New_York"}\', n, phone)\n'
+            '  return wrk.format("POST", nil, nil, body)\n'
+            'end\n'
+        )  # fmt: skip
+        results = {}
+        for name, path, headers in (
+            ("baseline", "/_bench/json/", []),
+            ("intake", "/api/leads/", ["-H", f"Authorization: Api-Key {key}"]),
+        ):
+            cmd = ["wrk", "-t", "2", "-c", str(CONFIG["connections"]), "-d", f"{CONFIG['duration']}s", "--latency",
+                   "-s", str(script), "-H", "Content-Type: application/json", *headers,
+                   f"http://127.0.0.1:{self.ports['web']}{path}"]  # fmt: skip
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=CONFIG["duration"] + 60).stdout
+            rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+            non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+            p99 = re.search(r"99%\s+([\d.]+\w+)", out)
+            results[name] = {"rps": rps, "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+                             "p99": p99.group(1) if p99 else "", "raw": out}  # fmt: skip
+            log(f"wrk {name}: {rps:.0f} req/s, non-2xx {results[name]['non_2xx']}")
+        self.details["intake"] = {k: {kk: vv for kk, vv in v.items() if kk != "raw"} for k, v in results.items()}
+        (RESULTS / "wrk_output.txt").write_text("\n\n".join(f"## {k}\n{v['raw']}" for k, v in results.items()))
+        ratio = results["intake"]["rps"] / results["baseline"]["rps"]
+        self.add(
+            "5 Intake API",
+            f"requests/s, {CONFIG['connections']} connections x {CONFIG['duration']} s "
+            f"(p99 {results['intake']['p99']} vs {results['baseline']['p99']}; non-2xx {results['intake']['non_2xx']})",
+            round(results["intake"]["rps"], 1), round(results["baseline"]["rps"], 1), round(ratio, 2),
+            ">= 50% of baseline", "PASS" if ratio >= 0.5 and not results["intake"]["non_2xx"] else "MISS", "req/s",
+        )  # fmt: skip
+        # Workers were not running: forget the queued auto-responders of these leads.
+        Touch.objects.filter(pk__gt=before, status="scheduled", automated=True).update(status="cancelled")
+        self.redis.flushdb()
+        self.profile_intake(key)
+
+    def profile_intake(self, key):
+        from django.test import Client
+
+        client = Client()
+        profiler = cProfile.Profile()
+        base = uuid.uuid4().int % 1000
+        profiler.enable()
+        for i in range(100):
+            client.post("/api/leads/", {"first_name": "Prof", "phone": f"+1718{200 + base % 700:03d}{i:04d}",
+                                        "timezone": "America/New_York"},
+                        content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}")  # fmt: skip
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(35)
+        (RESULTS / "profile_intake.txt").write_text("# 100 intake API requests, in-process\n" + out.getvalue())
+        self.redis.flushdb()
+
+    # --- workers --------------------------------------------------------------------------------------
+    def start_workers(self):
+        self.procs.start(
+            "worker",
+            [PYTHON, "-m", "celery", "-A", "leadfollow", "worker", "-l", "warning", "-Q", QUEUE, "--concurrency",
+             "2", "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", "bench@%h"],
+        )  # fmt: skip
+        from leadfollow.celery import app
+
+        app.conf.task_always_eager = False
+        token = "ready-" + uuid.uuid4().hex
+        deadline = time.monotonic() + 60
+        app.send_task("bench.ping", [token], queue=QUEUE)
+        while not self.redis.hexists("bench:pong", token):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Celery worker did not start; see var/bench/worker.log")
+            time.sleep(0.1)
+
+    def speed_to_lead(self, key):
+        """A lead POSTed every 1/rate s, a no-op round trip half a period later; latency to arrival."""
+        import http.client
+
+        from leadfollow.celery import app
+
+        n, rate = CONFIG["leads"], CONFIG["lead_rate"]
+        tz = window_timezone()
+        sent, pings = {}, {}
+        errors = []
+
+        def post(i):
+            phone = f"+1347{200 + (i // 10000) % 800:03d}{i % 10000:04d}"
+            body = json.dumps({"first_name": f"Speedy{i}", "phone": phone, "interest": "a demo", "timezone": tz})
+            conn = http.client.HTTPConnection("127.0.0.1", self.ports["web"], timeout=30)
+            t0 = time.time()
+            try:
+                conn.request("POST", "/api/leads/", body, {"Content-Type": "application/json",
+                                                          "Authorization": f"Api-Key {key}"})  # fmt: skip
+                status = conn.getresponse().status
+            except OSError as exc:
+                status = str(exc)
+            finally:
+                conn.close()
+            if status != 201:
+                errors.append(status)
+            sent[phone] = t0
+
+        def ping(i):
+            token = f"rt-{i}"
+            pings[token] = time.time()
+            app.send_task("bench.ping", [token], queue=QUEUE)
+
+        period = 1 / rate
+        start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            for i in range(n):
+                target = start + i * period
+                time.sleep(max(0, target - time.monotonic()))
+                pool.submit(post, i)
+                time.sleep(max(0, target + period / 2 - time.monotonic()))
+                ping(i)
+        # Wait (bounded) for the stragglers.
+        deadline = time.monotonic() + 30
+        arrivals = {}
+        while time.monotonic() < deadline:
+            conn = http.client.HTTPConnection("127.0.0.1", self.ports["twilio"], timeout=10)
+            conn.request("GET", "/_bench/arrivals")
+            for to, at in json.loads(conn.getresponse().read()):
+                arrivals.setdefault(to, at)
+            conn.close()
+            if all(p in arrivals for p in sent) and self.redis.hlen("bench:pong") >= n + 1:
+                break
+            time.sleep(0.5)
+        lead_lat = [(arrivals[p] - t0) * 1000 for p, t0 in sent.items() if p in arrivals]
+        pongs = {k.decode(): float(v) for k, v in self.redis.hgetall("bench:pong").items()}
+        base_lat = [(pongs[t] - t0) * 1000 for t, t0 in pings.items() if t in pongs]
+        missing = n - len(lead_lat)
+        entry = {
+            "leads": n, "rate_per_s": rate, "timezone": tz, "missing": missing, "http_errors": errors[:10],
+            "p50_ms": pct(lead_lat, 50), "p95_ms": pct(lead_lat, 95), "p99_ms": pct(lead_lat, 99),
+            "max_ms": max(lead_lat or [0]),
+            "baseline_p50_ms": pct(base_lat, 50), "baseline_p95_ms": pct(base_lat, 95),
+            "baseline_p99_ms": pct(base_lat, 99), "baseline_missing": n - len(base_lat),
+        }  # fmt: skip
+        self.details["speed_to_lead"] = entry
+        log(f"speed to lead: {entry}")
+        for p in (50, 95, 99):
+            value, base = entry[f"p{p}_ms"], entry[f"baseline_p{p}_ms"]
+            is95 = p == 95
+            ok = value < 1000 and value <= 5 * base and not missing and not errors
+            self.add(
+                "1 Speed to lead",
+                f"p{p} POST -> SMS accepted by fake Twilio ({n} leads at {rate:g}/s"
+                + (f", {missing} missing" if missing else "") + ")",
+                round(value, 1), round(base, 1), round(value / base, 2) if base else None,
+                "p95 < 1 s and <= 5x" if is95 else "", ("PASS" if ok else "MISS") if is95 else "info", "ms",
+            )  # fmt: skip
+
+    def dispatch(self):
+        from django.core.management import call_command
+        from django.db.models import Count
+
+        from cadences.models import Touch
+        from cadences.tasks import dispatch_due, reconcile_stuck
+        from leadfollow.celery import app
+        from leads.models import Lead
+
+        n = CONFIG["touches"]
+        # Baseline: n no-op tasks (one per touch) through the same broker and workers.
+        self.redis.delete("bench:noop")
+        base_n = n
+        start = time.monotonic()
+
+        def enqueue():
+            with app.producer_or_acquire() as producer:
+                for _ in range(base_n):
+                    app.send_task("bench.noop", queue=QUEUE, producer=producer)
+
+        thread = threading.Thread(target=enqueue)
+        thread.start()
+        deadline = start + max(120, base_n / 20)
+        while int(self.redis.get("bench:noop") or 0) < base_n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        base_elapsed = time.monotonic() - start
+        thread.join()
+        base_done = int(self.redis.get("bench:noop") or 0)
+        base_rate = base_done / base_elapsed
+        log(f"no-op baseline: {base_done} tasks in {base_elapsed:.1f} s = {base_rate:.0f}/s")
+
+        # The product: n automated touches due now, dispatched by the beat task every 5 s.
+        first_lead = (Lead.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+        total_leads = Lead.objects.filter(source__name__startswith="Bench ").count()
+        call_command("seed_bench", leads=total_leads, due_now=n, stdout=io.StringIO())
+        mine = Touch.objects.filter(lead_id__gte=first_lead, automated=True)
+        total = mine.count()
+        finished = ("sent", "failed", "skipped")
+        start = time.monotonic()
+        next_tick, next_reconcile = start, start + 60
+        deadline = start + max(180, n / 10)
+        done = 0
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if now >= next_tick:
+                dispatch_due.apply_async(queue=QUEUE)
+                next_tick += 5
+            if now >= next_reconcile:
+                reconcile_stuck.apply_async(queue=QUEUE)
+                next_reconcile += 60
+            done = mine.filter(status__in=finished).count()
+            if done >= total:
+                break
+            time.sleep(0.25)
+        elapsed = time.monotonic() - start
+        by_status = dict(mine.values_list("status").annotate(c=Count("pk")).values_list("status", "c"))
+        rate = done / elapsed
+        entry = {"touches": total, "done": done, "seconds": elapsed, "touches_per_s": rate, "by_status": by_status,
+                 "baseline_tasks": base_done, "baseline_seconds": base_elapsed, "baseline_tasks_per_s": base_rate}  # fmt: skip
+        self.details["dispatch"] = entry
+        log(f"dispatch: {entry}")
+        ratio = rate / base_rate if base_rate else 0
+        self.add(
+            "2 Dispatch",
+            f"touches/s, {total:,} due (SMS + email), 2 worker processes" + ("" if done >= total else f", {done} done"),
+            round(rate, 1), round(base_rate, 1), round(ratio, 2), ">= 1.0x no-op tasks/s",
+            "PASS" if ratio >= 1.0 and done >= total else "MISS", "/s",
+        )  # fmt: skip
+        self.profile_dispatch(total_leads)
+
+    def profile_dispatch(self, total_leads):
+        """cProfile of one worker's job, in-process: claim 200 due touches and send them (same fakes)."""
+        from django.core.management import call_command
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from cadences import dispatch, tasks
+
+        call_command("seed_bench", leads=total_leads, due_now=200, stdout=io.StringIO())
+        profiler = cProfile.Profile()
+        with CaptureQueriesContext(connection) as ctx:
+            start = time.perf_counter()
+            profiler.enable()
+            ids, token = dispatch.touches_claim_due(limit=200)
+            results = tasks.touches_send(ids, str(token))
+            profiler.disable()
+            elapsed = time.perf_counter() - start
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+        out2 = io.StringIO()
+        pstats.Stats(profiler, stream=out2).sort_stats("tottime").print_stats(15)
+        head = (f"# Dispatch of {len(ids)} touches in one process: {elapsed:.2f} s, {len(ids) / elapsed:.0f} touches/s, "
+                f"{len(ctx.captured_queries)} SQL queries ({len(ctx.captured_queries) / max(len(ids), 1):.1f} per touch), "
+                f"{results}\n")  # fmt: skip
+        (RESULTS / "profile_dispatch.txt").write_text(head + out.getvalue() + "\n# by own time\n" + out2.getvalue())
+        self.details["dispatch_profile"] = head.strip()
+        log(head.strip())
+
+    def memory(self):
+        bare = subprocess.run(
+            [PYTHON, "-c", "import django; django.setup(); import leadfollow.urls, bench.urls; "
+             "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"],
+            cwd=ROOT, env=self.env, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        bare_mb = int(bare) / 1024 if bare.isdigit() else None
+        for name, label in (("web", "gunicorn"), ("worker", "celery")):
+            proc = self.procs.procs.get(name)
+            if not proc:
+                continue
+            pids = process_tree(proc.pid)
+            sizes = {pid: vm_hwm_mb(pid) for pid in pids}
+            biggest = max(sizes.values())
+            self.details.setdefault("memory", {})[name] = {"per_process_mb": sizes, "bare_django_mb": bare_mb}
+            self.add(
+                "6 Peak RSS",
+                f"{label}: largest of {len(pids)} processes (sum {sum(sizes.values()):.0f} MB), VmHWM",
+                round(biggest, 1), round(bare_mb, 1) if bare_mb else None,
+                round(biggest / bare_mb, 2) if bare_mb else None, "baseline: bare django.setup()", "info", "MB",
+            )  # fmt: skip
+
+    # --- output ---------------------------------------------------------------------------------------
+    def table(self) -> str:
+        head = "| # | Metric | Value | Baseline | Ratio | Target | Status |\n|---|---|---|---|---|---|---|"
+        lines = [head]
+        for r in sorted(self.rows, key=lambda r: r["scenario"][0]):
+
+            def fmt(v):
+                return "—" if v is None else (f"{v:,}" if isinstance(v, int | float) else str(v))
+
+            unit = f" {r['unit']}" if r["unit"] and r["value"] is not None else ""
+            base_unit = f" {r['unit']}" if r["unit"] and r["baseline"] is not None else ""
+            ratio = "—" if r["ratio"] is None else f"{r['ratio']}x"
+            lines.append(
+                f"| {r['scenario']} | {r['metric']} | {fmt(r['value'])}{unit} | {fmt(r['baseline'])}{base_unit} | "
+                f"{ratio} | {r['target']} | **{r['status']}** |"
+            )
+        return "\n".join(lines)
+
+    def write(self, started):
+        env = f"{platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        sizes = ", ".join(f"{k}={v}" for k, v in CONFIG.items() if k not in ("db", "redis_db", "keep_db"))
+        md = (
+            f"# Benchmark run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}\n\n"
+            f"{env}; took {(time.time() - started) / 60:.1f} min; {sizes}\n\n{self.table()}\n"
+        )
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "latest.md").write_text(md)
+        (RESULTS / "latest.json").write_text(json.dumps({"rows": self.rows, "details": self.details}, indent=2,
+                                                        default=str))  # fmt: skip
+        print("\n" + md)
+
+    def run(self):
+        started = time.time()
+        try:
+            self.setup()
+            log("3/4: Today page and reports at each size")
+            self.pages()
+            key = self.api_key()
+            self.start_web()
+            log("5: intake API throughput")
+            self.intake_throughput(key)
+            self.start_workers()
+            log("1: speed to lead")
+            self.speed_to_lead(key)
+            log("2: dispatch throughput")
+            self.dispatch()
+            self.memory()
+        finally:
+            self.procs.stop_all()
+            self.write(started)
+            if not CONFIG["keep_db"]:
+                from django.db import connections
+
+                connections.close_all()
+                subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c",
+                                f"DROP DATABASE IF EXISTS {CONFIG['db']}"], check=False)  # fmt: skip
+        misses = [r["metric"] for r in self.rows if r["status"] == "MISS"]
+        log(f"{len(misses)} target(s) missed" if misses else "every target met")
+        return 0
+
+
+def window_timezone():
+    from leads.management.commands.seed_bench import window_timezone as tz
+
+    return tz()
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    sys.exit(Bench().run())

@@ -1,0 +1,13 @@
+"""Settings for benchmark runs only (DJANGO_SETTINGS_MODULE=bench.settings, set by bench/run.py).
+
+The product settings plus the baseline endpoints (bench/urls.py) and the bench-only Celery tasks
+(bench/tasks.py). Nothing here is installed in production.
+"""
+
+from leadfollow.settings import *  # noqa: F403
+
+ROOT_URLCONF = "bench.urls"
+CELERY_IMPORTS = ["bench.tasks"]
+# DEBUG=0 normally serves hashed file names from collectstatic's manifest; the benchmark does not
+# run collectstatic, and a static URL costs about the same either way.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
