@@ -37,3 +37,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Benchmarks on real PostgreSQL (127.0.0.1, user postgres), Redis db 13, gunicorn and 2 Celery workers:
+# one table on stdout and in bench/results/latest.md (+ .json). Scale with BENCH_* (see bench/run.py).
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
