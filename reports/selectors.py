@@ -423,7 +423,7 @@ def compliance_report(*, leads: QuerySet[Lead], now: dt.datetime) -> dict:
             early_closed=Count("pk", filter=early & Q(status__in=GIVE_UP_STATUSES)),
             early_abandoned=Count("pk", filter=early & abandoned),
         )
-        .order_by("-early", "owner__first_name", "owner__username")
+        .order_by("-early", F("owner__first_name").asc(nulls_last=True), "owner__username")
     )
     for row in per_rep:
         name = f"{row['owner__first_name']} {row['owner__last_name']}".strip()
@@ -522,13 +522,14 @@ def speed_report(*, leads: QuerySet[Lead]) -> dict:
     counts = _speed_counts()
     overall = _shares(annotated.aggregate(**counts))
     groups = {
-        "week": ("week",),
-        "rep": ("owner", "owner__first_name", "owner__last_name", "owner__username"),
-        "source": ("source", "source__name"),
+        "week": (("week",), "week"),
+        "rep": (("owner", "owner__first_name", "owner__last_name", "owner__username"), "owner__first_name"),
+        "source": (("source", "source__name"), "source__name"),
     }
     tables = {}
-    for name, fields in groups.items():
-        tables[name] = [_shares(row) for row in annotated.values(*fields).annotate(**counts).order_by(*fields[:1])]
+    for name, (fields, order) in groups.items():
+        rows = annotated.values(*fields).annotate(**counts).order_by(F(order).asc(nulls_last=True), fields[0])
+        tables[name] = [_shares(row) for row in rows]
 
     samples = defaultdict(lambda: {"auto": [], "call": []})
     for week, owner_id, source_id, auto, call in (
@@ -678,7 +679,7 @@ def converts_report(*, leads: QuerySet[Lead]) -> dict:
             spend=Sum("source__cost_per_lead"),
             wasted=Sum("source__cost_per_lead", filter=never),
         )
-        .order_by("source__name")
+        .order_by(F("source__name").asc(nulls_last=True))
     )
     for row in by_source:
         row["name"] = row["source__name"] or "No source"
