@@ -24,6 +24,9 @@ batches of touch ids. The states of an automated touch:
    to a dead worker or a lost broker message. The provider is asked whether it accepted it
    (`transports.lookup_sent`: Twilio's message list; an unfinished two-phase SMTP send never
    was): if so the touch becomes `sent`, otherwise `scheduled` again and it is claimed anew.
+5. Record the unrecorded (`touches_record_unrecorded`): a worker killed between the commit point
+   and step 3 leaves a `sent` touch with no Message row, timeline entry or finished enrolment;
+   past the lease, the reconciler records it (step 3 is idempotent: a row lock and once-only rows).
 
 The guarantee: each automated touch is accepted by the provider at most once and, while its
 lead still consents, eventually at least once. The only gap is a crash in the microseconds
@@ -38,7 +41,7 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from cadences.models import Channel, Touch, TouchStatus
@@ -54,6 +57,8 @@ log = logging.getLogger(__name__)
 MAX_SEND_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
+# How far back the reconciler looks for touches sent but never recorded (step 5).
+UNRECORDED_LOOKBACK = dt.timedelta(days=1)
 
 # Permanent SMS failures and what they mean for the lead's number.
 SMS_OPTED_OUT_CODES = {"21610"}
@@ -200,7 +205,17 @@ def touch_send(*, touch_id: int, token) -> str:
 
 
 def touch_record_sent(*, touch: Touch, token, message, result) -> None:
-    """After the provider accepted: keep its id, the message and a timeline line; count the send."""
+    """After the provider accepted: keep its id, the message and a timeline line; count the send.
+
+    All or nothing, and once only: the worker and the reconciler may both record the same touch.
+    """
+    with transaction.atomic():
+        # The row lock serialises two recorders; the second finds the Message and the event.
+        Touch.objects.select_for_update().filter(pk=touch.pk).values_list("pk", flat=True).first()
+        _record_sent(touch=touch, token=token, message=message, result=result)
+
+
+def _record_sent(*, touch: Touch, token, message, result) -> None:
     now = timezone.now()
     Touch.objects.filter(pk=touch.pk, claim_token=token, status__in=[TouchStatus.SENDING, TouchStatus.SENT]).update(
         status=TouchStatus.SENT,
@@ -209,7 +224,7 @@ def touch_record_sent(*, touch: Touch, token, message, result) -> None:
         failure_reason="",
     )
     Touch.objects.filter(pk=touch.pk, sent_at__isnull=True).update(sent_at=now)
-    Message.objects.get_or_create(
+    row, created = Message.objects.get_or_create(
         direction=Message.Direction.OUTBOUND,
         touch_id=touch.pk,
         defaults={
@@ -223,6 +238,10 @@ def touch_record_sent(*, touch: Touch, token, message, result) -> None:
             "status": Message.Status.OUTBOX if result.status == "outbox" else Message.Status.SENT,
         },
     )
+    if not created and result.provider_message_id and not row.provider_message_id:
+        Message.objects.filter(pk=row.pk).update(provider_message_id=result.provider_message_id[:200])
+    if LeadEvent.objects.filter(lead_id=touch.lead_id, kind=LeadEvent.Kind.MESSAGE_OUT, data__touch=touch.pk).exists():
+        return  # recorded before
     Lead.objects.filter(pk=touch.lead_id).update(last_touch_at=now)
     what = "SMS" if message.channel == "sms" else f"Email “{message.subject}”"
     LeadEvent.objects.create(
@@ -329,3 +348,34 @@ def touches_reconcile_stuck(*, now: dt.datetime | None = None, limit: int = 500)
     if stuck:
         log.warning("reconciled %s stuck touches: %s already sent, %s requeued", len(stuck), found, requeued)
     return {"stuck": len(stuck), "found_sent": found, "requeued": requeued}
+
+
+def touches_record_unrecorded(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Record touches committed as `sent` whose worker died before recording them (module docstring, step 5)."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
+    recorded = Message.objects.filter(touch_id=OuterRef("pk"), direction=Message.Direction.OUTBOUND)
+    unrecorded = list(
+        Touch.objects.select_related("lead", "lead__owner", "step")
+        .filter(
+            ~Exists(recorded),
+            status=TouchStatus.SENT,
+            automated=True,
+            claim_token__isnull=False,
+            sent_at__lt=cutoff,
+            sent_at__gte=now - UNRECORDED_LOOKBACK,
+        )
+        .order_by("sent_at")[:limit]
+    )
+    for touch in unrecorded:
+        message = outgoing_message_for(touch)
+        result = transports.ProviderResult(touch.provider_message_id or message.message_id, "sent")
+        if not result.provider_message_id and message.channel == "sms":
+            try:  # Twilio's id, for its status callbacks; the touch is recorded either way
+                result = transports.lookup_sent(message, since=touch.claimed_at - dt.timedelta(seconds=5)) or result
+            except transports.TransportError:
+                pass
+        touch_record_sent(touch=touch, token=touch.claim_token, message=message, result=result)
+    if unrecorded:
+        log.warning("recorded %s touches sent by a worker that died before recording them", len(unrecorded))
+    return len(unrecorded)

@@ -42,4 +42,5 @@ def touches_send_now(ids: list[int]) -> dict:
 
 @shared_task(name="cadences.reconcile_stuck")
 def reconcile_stuck() -> dict:
+    dispatch.touches_record_unrecorded()
     return dispatch.touches_reconcile_stuck()

@@ -1,0 +1,152 @@
+"""Fault-injection fixtures: real Celery workers (tests/worker.py) against the test PostgreSQL
+database, the fake Twilio API and an SMTP server, plus helpers to make due touches and to check
+that each was delivered exactly once, counted at the providers.
+
+`SOAK=1` (`make soak`) makes the same scenarios longer and bigger: see `scaled()`.
+"""
+
+import datetime as dt
+import os
+import socket
+import time
+
+import pytest
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from cadences import tasks
+from cadences.models import Touch, TouchStatus
+from messaging.models import Message
+from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
+from tests.worker import CeleryWorker
+
+SOAK = os.environ.get("SOAK") == "1"
+
+
+def scaled(ci, soak):
+    """A count or duration: `ci` in the normal suite, `soak` under SOAK=1."""
+    return soak if SOAK else ci
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def worker_env(postgres, redis_url, fake_twilio, smtp_server, settings):
+    """What a worker process needs to reach the fakes; a 3 s lease so the reconciler acts within a test."""
+    settings.CELERY_TASK_DEFAULT_QUEUE = "unused"
+    settings.DISPATCH_LEASE_SECONDS = 3
+    return {
+        "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
+        "TWILIO_FROM_NUMBER": settings.TWILIO_FROM_NUMBER,
+        "TWILIO_API_BASE_URL": fake_twilio.url,
+        "EMAIL_BACKEND": "messaging.email_backends.TwoPhaseSMTPBackend",
+        "EMAIL_HOST": smtp_server.host,
+        "EMAIL_PORT": str(smtp_server.port),
+        "DISPATCH_LEASE_SECONDS": "3",
+        "DISPATCH_BATCH_SIZE": "10",
+    }
+
+
+@pytest.fixture
+def start_worker(worker_env):
+    """start_worker(redis_url=..., **env) -> a started CeleryWorker, stopped after the test."""
+    started = []
+
+    def start(*, redis_url, concurrency=2, **env):
+        w = CeleryWorker(redis_url=redis_url, env={**worker_env, **env}, concurrency=concurrency).start()
+        started.append(w)
+        return w
+
+    yield start
+    for w in started:
+        w.stop()
+
+
+@pytest.fixture
+def worker(start_worker, redis_url):
+    return start_worker(redis_url=redis_url)
+
+
+def daytime_zone() -> str:
+    """A timezone where it is now mid-day, so SMS are inside the contact window."""
+    hour = timezone.now().astimezone(dt.UTC).hour
+    offset = (13 - hour) % 24
+    offset = offset - 24 if offset > 12 else offset
+    # Etc/GMT signs are inverted: Etc/GMT-3 is UTC+3.
+    return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def make_due_touches(owner, count: int, *, tag: str = "", phones=None, emails=None) -> list[Touch]:
+    """`count` automated touches due a minute ago, alternating email and SMS, each with a body or
+    Message-ID that identifies it at the fake providers."""
+    past = timezone.now() - dt.timedelta(minutes=1)
+    sms_step = CadenceStepFactory(channel="sms", automated=True, body="Hello {{ lead.first_name }}")
+    email_step = CadenceStepFactory(channel="email", automated=True, subject="Hi {{ lead.first_name }}", body="Body")
+    zone = daytime_zone()
+    touches = []
+    for i in range(count):
+        extra = {}
+        if phones:
+            extra["phone"] = phones[i % len(phones)]
+        if emails:
+            extra["email"] = emails[i % len(emails)]
+        lead = LeadFactory(owner=owner, first_name=f"Lead{tag}{i:05d}", timezone=zone, **extra)
+        step = sms_step if i % 2 else email_step
+        touches.append(
+            TouchFactory(lead=lead, step=step, channel=step.channel, automated=True, assigned_to=None, due_at=past)
+        )
+    return touches
+
+
+def beat(*, pause: float = 0.3) -> None:
+    """The beat stand-in: what the two periodic tasks do. A broker that is down is logged by a
+    real beat and tried again on the next tick; here too."""
+    try:
+        tasks.reconcile_stuck.delay()
+        tasks.dispatch_due.delay()
+    except BrokerError:
+        pass
+    time.sleep(pause)
+
+
+def delivered(fake_twilio, smtp_server) -> int:
+    return len(fake_twilio.messages()) + len(smtp_server.messages())
+
+
+def all_sent(touches) -> bool:
+    return Touch.objects.filter(pk__in=[t.pk for t in touches], status=TouchStatus.SENT).count() == len(touches)
+
+
+def assert_each_sent_exactly_once(touches, fake_twilio, smtp_server, *, log: str = "") -> None:
+    """Each touch: delivered once at its provider (by SMS body / email Message-ID), `sent` in the
+    database with its provider id and one outbound Message row; nothing else was delivered."""
+    sms_counts = fake_twilio.count_by_body()
+    email_counts = smtp_server.count_by_message_id()
+    twice = {k: n for k, n in (sms_counts + email_counts).items() if n > 1}
+    assert not twice, ("delivered more than once", twice)
+    rows = {t.pk: t for t in Touch.objects.select_related("lead").filter(pk__in=[t.pk for t in touches]).order_by("pk")}
+    missing, not_sent = [], []
+    for t in rows.values():
+        key = f"<touch-{t.pk}@leadfollow.example>" if t.channel == "email" else f"Hello {t.lead.first_name}"
+        if (email_counts if t.channel == "email" else sms_counts)[key] != 1:
+            missing.append((t.pk, t.channel, t.status, t.send_attempts, t.failure_reason))
+        if t.status != TouchStatus.SENT:
+            not_sent.append((t.pk, t.channel, t.status, t.failure_reason))
+    assert not missing, ("not delivered", missing, log)
+    assert not not_sent, ("delivered but not sent in the database", not_sent, log)
+    sms = sum(1 for t in rows.values() if t.channel == "sms")
+    assert sum(sms_counts.values()) == sms and sum(email_counts.values()) == len(rows) - sms
+    # The record step: provider id, one Message row per touch (a crash after the commit point is settled too).
+    messages = Message.objects.filter(direction="out", touch_id__in=rows).values_list("touch_id", flat=True)
+    counted = {pk: 0 for pk in rows}
+    for pk in messages:
+        counted[pk] += 1
+    unrecorded = [(pk, rows[pk].channel, rows[pk].provider_message_id, n) for pk, n in counted.items() if n != 1] + [
+        (pk, t.channel, "no provider id") for pk, t in rows.items() if not t.provider_message_id
+    ]
+    assert not unrecorded, ("sent but not recorded", unrecorded, log)
