@@ -1,0 +1,223 @@
+"""Permission matrix: every URL pattern of the site against who may use it.
+
+Each pattern (walked from the root URLconf; the Django admin is left to its own staff checks)
+must have a row in EXPECTATIONS saying what an anonymous visitor, the lead's owner (alice), her
+teammate (bob), a rep of another team (charlie), another team's manager (sam), the team's
+manager (mona) and an admin (ada) get. A new page without a row fails
+`test_every_url_pattern_has_an_expectation`: add its row here when you add the page.
+
+"ok" is 2xx, 400 (a form's answer to an empty POST) or a redirect that is not to the login page;
+"login" is the redirect to the login page. Objects of others are 404 (their existence is not
+revealed), a wrong role is 403.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+
+ROLES = ("anonymous", "rep", "teammate", "other_rep", "other_manager", "manager", "admin")
+OK = "ok"
+LOGIN = "login"
+
+
+def access(anonymous, rep, teammate, other_rep, other_manager, manager, admin) -> dict:
+    return dict(zip(ROLES, (anonymous, rep, teammate, other_rep, other_manager, manager, admin), strict=True))
+
+
+PUBLIC = access(OK, OK, OK, OK, OK, OK, OK)
+LOGGED_IN = access(LOGIN, OK, OK, OK, OK, OK, OK)
+# alice's lead (or her task): alice, her team's manager and admins; others 404.
+ALICE_LEAD = access(LOGIN, OK, 404, 404, 404, OK, OK)
+MANAGERS = access(LOGIN, 403, 403, 403, OK, OK, OK)
+# A North object behind a manager-only page: reps 403 (role), the South manager 404 (scope).
+NORTH_MANAGERS = access(LOGIN, 403, 403, 403, 404, OK, OK)
+ADMINS = access(LOGIN, 403, 403, 403, 403, 403, OK)
+# alice's customer: only she logs referral calls to them (and admins).
+ALICE_ONLY = access(LOGIN, OK, 404, 404, 404, 404, OK)
+# Twilio webhooks without a valid X-Twilio-Signature.
+UNSIGNED = access(403, 403, 403, 403, 403, 403, 403)
+# The lead API without an API key: a session does not authenticate it.
+NO_API_KEY = access(401, 401, 401, 401, 401, 401, 401)
+POST_ONLY = access(405, 405, 405, 405, 405, 405, 405)
+
+
+@dataclass
+class Case:
+    expected: dict
+    method: str = "get"
+    kwargs: Callable | None = None
+    data: Callable = lambda w: {}
+
+
+def lead(w):
+    return {"pk": w.lead.pk}
+
+
+def lead_id(w):
+    return {"lead_id": w.lead.pk}
+
+
+def touch(w):
+    return {"pk": w.touch.pk}
+
+
+def cadence(w):
+    return {"pk": w.cadence.pk}
+
+
+def step(w):
+    return {"pk": w.cadence.pk, "step_pk": w.step.pk}
+
+
+def import_job(w):
+    return {"pk": w.import_job.pk}
+
+
+EXPECTATIONS: dict[str, Case] = {
+    # Site
+    "home": Case(LOGGED_IN),
+    "healthz": Case(PUBLIC),
+    # Accounts (django.contrib.auth views)
+    "notifications": Case(LOGGED_IN),
+    "login": Case(PUBLIC),
+    "logout": Case(POST_ONLY),
+    "password_change": Case(LOGGED_IN),
+    "password_change_done": Case(LOGGED_IN),
+    "password_reset": Case(PUBLIC),
+    "password_reset_done": Case(PUBLIC),
+    "password_reset_confirm": Case(PUBLIC, kwargs=lambda w: {"uidb64": "MQ", "token": "not-a-valid-token"}),
+    "password_reset_complete": Case(PUBLIC),
+    # Leads
+    "leads:list": Case(LOGGED_IN),
+    "leads:intake": Case(LOGGED_IN),
+    "leads:detail": Case(ALICE_LEAD, kwargs=lead),
+    "leads:note_add": Case(ALICE_LEAD, "post", lead),
+    "leads:edit": Case(ALICE_LEAD, kwargs=lead),
+    "leads:status": Case(ALICE_LEAD, "post", lead),
+    "leads:assign": Case(NORTH_MANAGERS, kwargs=lead),
+    "leads:merge": Case(NORTH_MANAGERS, kwargs=lead),
+    "leads:import_new": Case(MANAGERS),
+    # mona's import: its creator and admins.
+    "leads:import_detail": Case(NORTH_MANAGERS, kwargs=import_job),
+    "leads:import_errors_csv": Case(NORTH_MANAGERS, kwargs=import_job),
+    "leads:import_retry": Case(NORTH_MANAGERS, "post", import_job),
+    "history:lead": Case(NORTH_MANAGERS, kwargs=lead),
+    # API
+    "api:lead_create": Case(NO_API_KEY, "post", data=lambda w: {"first_name": "Api", "phone": "+14155550199"}),
+    "api:schema": Case(PUBLIC),
+    "api:docs": Case(PUBLIC),
+    # Cadence editor: admins only
+    "cadences:list": Case(ADMINS),
+    "cadences:create": Case(ADMINS),
+    "cadences:detail": Case(ADMINS, kwargs=cadence),
+    "cadences:edit": Case(ADMINS, kwargs=cadence),
+    "cadences:toggle_active": Case(ADMINS, "post", cadence),
+    "cadences:preview": Case(ADMINS, "post", cadence),
+    "cadences:step_add": Case(ADMINS, "post", cadence),
+    "cadences:step_edit": Case(ADMINS, kwargs=step),
+    "cadences:step_remove": Case(ADMINS, "post", step),
+    "cadences:step_move": Case(ADMINS, "post", lambda w: {**step(w), "direction": "down"}),
+    "history:cadence": Case(ADMINS, kwargs=cadence),
+    # A lead's cadence panel: whoever may see the lead
+    "enrollments:panel": Case(ALICE_LEAD, kwargs=lead_id),
+    "enrollments:start": Case(ALICE_LEAD, "post", lead_id, lambda w: {"cadence": w.cadence.pk}),
+    "enrollments:pause": Case(ALICE_LEAD, "post", lead_id),
+    "enrollments:resume": Case(ALICE_LEAD, "post", lead_id),
+    "enrollments:exit": Case(ALICE_LEAD, "post", lead_id),
+    # Messaging
+    "messaging:outbox": Case(LOGGED_IN),
+    "webhooks:twilio_sms": Case(UNSIGNED, "post", data=lambda w: {"From": w.lead.phone, "Body": "STOP"}),
+    "webhooks:twilio_status": Case(
+        UNSIGNED, "post", data=lambda w: {"MessageSid": "SM" + "0" * 32, "MessageStatus": "failed"}
+    ),
+    # The signed token is the capability (one-click unsubscribe from an email): no login.
+    "unsubscribe": Case(PUBLIC, kwargs=lambda w: {"token": w.unsubscribe_token}),
+    # Today
+    "today:index": Case(LOGGED_IN),
+    "today:team": Case(MANAGERS),
+    "today:team_rep": Case(NORTH_MANAGERS, kwargs=lambda w: {"user_id": w.users["rep"].pk}),
+    "today:outcome": Case(ALICE_LEAD, "post", touch),
+    "today:snooze": Case(ALICE_LEAD, "post", touch),
+    "today:reassign": Case(NORTH_MANAGERS, "post", touch),
+    "today:referral_log": Case(ALICE_ONLY, "post", lambda w: {"contact_id": w.contact.pk}),
+    # Reports: every signed-in user, each scoped to what they may see (checked in test_scopes.py)
+    "reports:index": Case(LOGGED_IN),
+    "reports:friday": Case(LOGGED_IN),
+    "reports:friday_csv": Case(LOGGED_IN),
+    "reports:compliance": Case(LOGGED_IN),
+    "reports:speed": Case(LOGGED_IN),
+    "reports:coverage": Case(LOGGED_IN),
+    "reports:converts": Case(LOGGED_IN),
+}
+
+
+def url_pattern_names(patterns=None, prefix="", namespace=None):
+    """Qualified names ("leads:detail") of every URL pattern, or the route for an unnamed one."""
+    if patterns is None:
+        patterns = get_resolver().url_patterns
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if route.startswith(("admin/", "static/", "media/")):
+            continue
+        if isinstance(pattern, URLResolver):
+            ns = ":".join(filter(None, [namespace, pattern.namespace])) or None
+            yield from url_pattern_names(pattern.url_patterns, route, ns)
+        elif isinstance(pattern, URLPattern):
+            if pattern.name is None:
+                yield f"<unnamed {route}>"
+            else:
+                yield f"{namespace}:{pattern.name}" if namespace else pattern.name
+
+
+def test_every_url_pattern_has_an_expectation():
+    names = list(url_pattern_names())
+    assert len(names) == len(set(names)), "two patterns share a name"
+    missing = sorted(set(names) - set(EXPECTATIONS))
+    stale = sorted(set(EXPECTATIONS) - set(names))
+    assert not missing, f"URL patterns with no row in EXPECTATIONS (who may use them?): {missing}"
+    assert not stale, f"Rows in EXPECTATIONS for URL patterns that no longer exist: {stale}"
+
+
+def _outcome(response) -> str | int:
+    status = response.status_code
+    if status == 302:
+        login = reverse(settings.LOGIN_URL)
+        return LOGIN if response.url.startswith(login) else OK
+    if 200 <= status < 300 or status == 400:
+        return OK
+    return status
+
+
+def _request(name, case, world, user):
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    url = reverse(name, kwargs=case.kwargs(world) if case.kwargs else {})
+    assert resolve(url).view_name == name
+    return url, getattr(client, case.method)(url, case.data(world))
+
+
+@pytest.fixture
+def twilio_token(settings):
+    settings.TWILIO_AUTH_TOKEN = "matrix-test-token"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTATIONS))
+def test_access(name, world, twilio_token):
+    """Each role in turn, each inside a savepoint rolled back after it: one role's POST cannot change the next's."""
+    case = EXPECTATIONS[name]
+    got = {}
+    for role in ROLES:
+        with transaction.atomic():
+            url, response = _request(name, case, world, world.users[role])
+            got[role] = _outcome(response)
+            transaction.set_rollback(True)
+    wrong = {
+        role: f"expected {case.expected[role]}, got {got[role]}" for role in ROLES if got[role] != case.expected[role]
+    }
+    assert not wrong, f"{case.method.upper()} {url}: {wrong}"
