@@ -158,7 +158,7 @@ def _write(tables: list[_Table]) -> int:
                 cols = ", ".join(connection.ops.quote_name(c) for c in table.columns)
                 marks = ", ".join(["%s"] * len(table.columns))
                 cursor.executemany(
-                    f"INSERT INTO {connection.ops.quote_name(table.name)} ({cols}) VALUES ({marks})",  # noqa: S608
+                    f"INSERT INTO {connection.ops.quote_name(table.name)} ({cols}) VALUES ({marks})",  # noqa: S608  # nosec B608 - identifiers from our models, quoted; ids are integers
                     prepped,
                 )
             written += len(table.rows)
@@ -177,7 +177,7 @@ def _fix_sequences(models_: list) -> None:
         for model in models_:
             table = model._meta.db_table
             cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - our table names
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608  # nosec B608 - identifiers from our models, quoted; ids are integers
                 f"COALESCE((SELECT MAX(id) FROM {connection.ops.quote_name(table)}), 1))"
             )
 
@@ -277,17 +277,17 @@ class Command(BaseCommand):
         """Delete bench leads and everything hanging off them with set-based SQL (Django's cascade
         collector would load a million touches into memory)."""
         source_ids = ",".join(str(s.pk) for s in org["sources"])
-        leads = f"SELECT id FROM leads_lead WHERE source_id IN ({source_ids})"  # noqa: S608
+        leads = f"SELECT id FROM leads_lead WHERE source_id IN ({source_ids})"  # noqa: S608  # nosec B608 - identifiers from our models, quoted; ids are integers
         q = connection.ops.quote_name
         statements = [
-            f"DELETE FROM {q(Message._meta.db_table)} WHERE lead_id IN ({leads})",  # noqa: S608
-            f"DELETE FROM {q(OptOut._meta.db_table)} WHERE lead_id IN ({leads})",  # noqa: S608
-            f"DELETE FROM {q(LeadEvent._meta.db_table)} WHERE lead_id IN ({leads})",  # noqa: S608
-            f"UPDATE {q(Message._meta.db_table)} SET touch_id = NULL WHERE touch_id IN "  # noqa: S608
+            f"DELETE FROM {q(Message._meta.db_table)} WHERE lead_id IN ({leads})",  # noqa: S608  # nosec B608 - identifiers from our models, quoted; ids are integers
+            f"DELETE FROM {q(OptOut._meta.db_table)} WHERE lead_id IN ({leads})",  # noqa: S608  # nosec B608 - identifiers from our models, quoted; ids are integers
+            f"DELETE FROM {q(LeadEvent._meta.db_table)} WHERE lead_id IN ({leads})",  # noqa: S608  # nosec B608 - identifiers from our models, quoted; ids are integers
+            f"UPDATE {q(Message._meta.db_table)} SET touch_id = NULL WHERE touch_id IN "  # noqa: S608  # nosec B608 - identifiers from our models, quoted; ids are integers
             f"(SELECT id FROM {q(Touch._meta.db_table)} WHERE lead_id IN ({leads}))",
-            f"DELETE FROM {q(Touch._meta.db_table)} WHERE lead_id IN ({leads})",  # noqa: S608
-            f"DELETE FROM {q(Enrollment._meta.db_table)} WHERE lead_id IN ({leads})",  # noqa: S608
-            f"DELETE FROM {q(IdempotencyRecord._meta.db_table)} WHERE source_id IN ({source_ids})",  # noqa: S608
+            f"DELETE FROM {q(Touch._meta.db_table)} WHERE lead_id IN ({leads})",  # noqa: S608  # nosec B608 - identifiers from our models, quoted; ids are integers
+            f"DELETE FROM {q(Enrollment._meta.db_table)} WHERE lead_id IN ({leads})",  # noqa: S608  # nosec B608 - identifiers from our models, quoted; ids are integers
+            f"DELETE FROM {q(IdempotencyRecord._meta.db_table)} WHERE source_id IN ({source_ids})",  # noqa: S608  # nosec B608 - identifiers from our models, quoted; ids are integers
         ]
         # Whatever else points at a lead (notifications, contacts, referrals): cascade or unlink.
         for rel in Lead._meta.related_objects:
@@ -295,10 +295,10 @@ class Command(BaseCommand):
             if rel.related_model in (Message, OptOut, LeadEvent, Touch, Enrollment):
                 continue
             if rel.on_delete is models.CASCADE:
-                statements.append(f"DELETE FROM {q(table)} WHERE {q(column)} IN ({leads})")  # noqa: S608
+                statements.append(f"DELETE FROM {q(table)} WHERE {q(column)} IN ({leads})")  # noqa: S608  # nosec B608 - identifiers from our models, quoted; ids are integers
             else:
-                statements.append(f"UPDATE {q(table)} SET {q(column)} = NULL WHERE {q(column)} IN ({leads})")  # noqa: S608
-        statements.append(f"DELETE FROM leads_lead WHERE source_id IN ({source_ids})")  # noqa: S608
+                statements.append(f"UPDATE {q(table)} SET {q(column)} = NULL WHERE {q(column)} IN ({leads})")  # noqa: S608  # nosec B608 - identifiers from our models, quoted; ids are integers
+        statements.append(f"DELETE FROM leads_lead WHERE source_id IN ({source_ids})")  # noqa: S608  # nosec B608 - identifiers from our models, quoted; ids are integers
         with transaction.atomic(), connection.cursor() as cursor:
             for sql in statements:
                 cursor.execute(sql)
