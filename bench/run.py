@@ -366,22 +366,30 @@ class Bench:
                     round(p95, 1), None, None, "< 1 s", "PASS" if p95 < 1000 and status == 200 else "MISS", "ms",
                 )  # fmt: skip
         self.details["reports"] = results
+        admin = viewers["org (admin)"]
+        client.force_login(admin)
+        for name, url in urls.items():
+            short = name.split(":")[1]
+            self.details[f"{short}_query_ms"] = self.profile_page(client, url, {}, short, f"{short} report (org)", 3)
 
     def profile_today(self, client, rep):
-        """cProfile of the Today page and EXPLAIN ANALYZE of its slowest queries at the largest size."""
+        client.force_login(rep)
+        self.details["today_query_ms"] = self.profile_page(client, "/today/", {}, "today", "Today page")
+
+    def profile_page(self, client, url, params, name, title, repeats=10):
+        """cProfile of a page and EXPLAIN ANALYZE of its queries, slowest first (bench/results/profile_<name>.txt)."""
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
-        client.force_login(rep)
         profiler = cProfile.Profile()
         profiler.enable()
-        for _ in range(10):
-            client.get("/today/")
+        for _ in range(repeats):
+            client.get(url, params)
         profiler.disable()
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
         with CaptureQueriesContext(connection) as ctx:
-            client.get("/today/")
+            client.get(url, params)
         plans = []
         with connection.cursor() as cursor:
             for q in ctx.captured_queries:
@@ -393,11 +401,11 @@ class Bench:
                 ms = float(re.search(r"Execution Time: ([\d.]+)", plan).group(1))
                 plans.append((ms, sql, plan))
         plans.sort(reverse=True)
-        text = ["# Today page profile (10 requests, in-process)", out.getvalue(), "# Queries by execution time"]
+        text = [f"# {title} profile ({repeats} requests, in-process)", out.getvalue(), "# Queries by execution time"]
         for ms, sql, plan in plans:
             text += [f"\n## {ms:.1f} ms\n{sql}\n", plan]
-        (RESULTS / "profile_today.txt").write_text("\n".join(text))
-        self.details["today_query_ms"] = [[round(ms, 2), sql[:160]] for ms, sql, _ in plans]
+        (RESULTS / f"profile_{name}.txt").write_text("\n".join(text))
+        return [[round(ms, 2), sql[:160]] for ms, sql, _ in plans]
 
     # --- web ------------------------------------------------------------------------------------------
     def start_web(self):
