@@ -43,3 +43,10 @@ lint: $(STAMP)
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The fault and load scenarios of tests/reliability, longer and bigger (SOAK=1): more worker kills,
+# Redis restarts and touches, two beats for 2 minutes, 50 clients for 5 minutes. Like CI, it needs
+# PostgreSQL (DATABASE_URL) and Redis, and fails rather than skips without them.
+.PHONY: soak
+soak: $(STAMP)
+	SOAK=1 REQUIRE_SERVICES=1 $(BIN)/pytest -q -p no:cacheprovider tests/reliability $(PYTEST_ARGS)
