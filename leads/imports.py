@@ -152,6 +152,10 @@ def import_file_parse(*, raw: bytes, filename: str) -> ParsedFile:
             {"file": [f"The file is too large ({len(raw) / 1024 / 1024:.1f} MB); the limit is 5 MB. Split it."]}
         )
     text, warnings = import_file_decode(raw)
+    if "\x00" in text:
+        # Only the start is sniffed for binary files; a null anywhere would fail to save (PostgreSQL text).
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ValidationError({"file": [f"The file contains a null character (line {line}); it is not a text CSV."]})
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     try:
         header = next(_reader(text), [])

@@ -95,9 +95,12 @@ def lead_clean_input(
     tz = (timezone_name or "").strip()
     if tz:
         try:
+            if len(tz) > 64:
+                raise ValueError(tz)
             zoneinfo.ZoneInfo(tz)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            errors.setdefault("timezone", []).append(f"Unknown timezone {tz!r}; use a name like America/Chicago.")
+        # A folder of the tz database ("America") or an over-long name is an OSError, not a lookup miss.
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            errors.setdefault("timezone", []).append(f"Unknown timezone {tz[:64]!r}; use a name like America/Chicago.")
     if errors:
         raise ValidationError(errors)
     data["timezone"] = tz or timezone_for_phone(data["phone"]) or settings.TIME_ZONE
