@@ -6,6 +6,8 @@ import itertools
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
@@ -33,7 +35,18 @@ def api_key(web_source, rep, teammate, settings):
 
 
 @pytest.fixture
-def api_schema(db):
+def _keep_the_test_connection():
+    """schemathesis calls the WSGI app directly, whose request signals would close the test's database
+    connection (it is inside a transaction): detach them, as Django's test client does."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(db, _keep_the_test_connection):
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
     schema.config.generation.update(database="none", with_security_parameters=False)
     return schema
