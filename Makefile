@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # pytest-xdist workers; `make test XDIST=0` runs in one process.
 XDIST ?= 2
 
-.PHONY: run test lint venv migrate seed
+.PHONY: run test lint venv migrate seed security
 
 venv: $(STAMP)
 
@@ -37,6 +37,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The security suite alone: permission matrix, CSRF, login throttling, history, bandit, API fuzzing, bad input.
+security: $(STAMP)
+	$(BIN)/pytest -q $(if $(filter-out 0,$(XDIST)),-n $(XDIST)) tests/security $(PYTEST_ARGS)
 
 # Benchmarks on real PostgreSQL (127.0.0.1, user postgres), Redis db 13, gunicorn and 2 Celery workers:
 # one table on stdout and in bench/results/latest.md (+ .json). Scale with BENCH_* (see bench/run.py).
