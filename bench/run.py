@@ -432,7 +432,7 @@ class Bench:
             self.add("5 Intake API", "requests/s", None, status="MISS", target="wrk not installed")
             return
         before = Touch.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        script = RESULTS / "wrk_post.lua"
+        script = ROOT / "var" / "bench" / "wrk_post.lua"
         script.write_text(
             'local counter = 0\nlocal tid = 0\n'
             'function setup(thread) tid = tid + 1; thread:set("tid", tid) end\n'
@@ -462,7 +462,9 @@ class Bench:
                              "p99": p99.group(1) if p99 else "", "raw": out}  # fmt: skip
             log(f"wrk {name}: {rps:.0f} req/s, non-2xx {results[name]['non_2xx']}")
         self.details["intake"] = {k: {kk: vv for kk, vv in v.items() if kk != "raw"} for k, v in results.items()}
-        (RESULTS / "wrk_output.txt").write_text("\n\n".join(f"## {k}\n{v['raw']}" for k, v in results.items()))
+        (ROOT / "var" / "bench" / "wrk_output.txt").write_text(
+            "\n\n".join(f"## {k}\n{v['raw']}" for k, v in results.items())
+        )
         ratio = results["intake"]["rps"] / results["baseline"]["rps"]
         self.add(
             "5 Intake API",
