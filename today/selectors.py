@@ -151,7 +151,9 @@ def task_counters(*, rep: User, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
     start, end = day_bounds(rep, now)
     open_q = Q(status=TouchStatus.SCHEDULED, automated=False, assigned_to=rep)
-    return Touch.objects.aggregate(
+    # Only this rep's rows: the partial index on open tasks and the completed_by FK index serve it.
+    mine = Touch.objects.filter(Q(assigned_to=rep) | Q(completed_by=rep))
+    return mine.aggregate(
         done=Count("pk", filter=Q(status=TouchStatus.DONE, completed_by=rep, completed_at__gte=start)),
         remaining=Count("pk", filter=open_q & Q(due_at__lt=end)),
         overdue=Count("pk", filter=open_q & Q(due_at__lt=now)),
