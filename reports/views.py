@@ -84,8 +84,11 @@ def index(request):
 def friday(request):
     filters = _filters(request, period="week")
     report = selectors.friday_report(user=request.user, week_start=filters.week, team=filters.team, rep=filters.rep)
-    page = Paginator(report.leads, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = selectors.friday_decorate(page.object_list)
+    ids = selectors.friday_lead_ids(leads=report.scope, start=report.start, end=report.end)
+    page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = selectors.friday_decorate(
+        selectors.friday_rows(ids=list(page.object_list), start=report.start, end=report.end, now=timezone.now())
+    )
     chart = {
         "labels": [str(person) for person in report.reps],
         "followed_up": [person.followed_up_pct or 0 for person in report.reps],
