@@ -96,6 +96,11 @@ def touches_claim_due(*, now: dt.datetime | None = None, limit: int | None = Non
     return _claim(due, now=now, limit=limit or settings.DISPATCH_BATCH_SIZE)
 
 
+def touches_queued_count() -> int:
+    """Claimed touches no worker has started yet: what is waiting in the broker."""
+    return Touch.objects.filter(status=TouchStatus.SENDING, send_started_at__isnull=True).count()
+
+
 def touches_claim(*, ids: list[int], now: dt.datetime | None = None):
     """Claim these touches if they are still scheduled and due (a new lead's instant response)."""
     now = now or timezone.now()

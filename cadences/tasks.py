@@ -4,20 +4,25 @@ from celery import shared_task
 from django.conf import settings
 
 from cadences import dispatch
-
-# How many claimed batches one beat tick hands out at most (the rest wait for the next tick).
-MAX_BATCHES_PER_TICK = 50
+from messaging import transports
 
 
 @shared_task(name="cadences.dispatch_due")
 def dispatch_due() -> int:
-    """Beat, every few seconds: claim due automated touches in batches and fan them out to workers."""
+    """Beat, every few seconds: claim due automated touches in batches and fan them out to workers.
+
+    Back-pressure: it tops the queue up to DISPATCH_MAX_IN_FLIGHT claimed-but-unstarted touches
+    and no further, so a backlog waits in the database (not in Redis) and no claim sits in the
+    queue long enough for its lease to run out.
+    """
+    budget = settings.DISPATCH_MAX_IN_FLIGHT - dispatch.touches_queued_count()
     claimed = 0
-    for _ in range(MAX_BATCHES_PER_TICK):
-        ids, token = dispatch.touches_claim_due(limit=settings.DISPATCH_BATCH_SIZE)
+    while budget > 0:
+        ids, token = dispatch.touches_claim_due(limit=min(settings.DISPATCH_BATCH_SIZE, budget))
         if not ids:
             break
         claimed += len(ids)
+        budget -= len(ids)
         touches_send.delay(ids, str(token))
     return claimed
 
@@ -25,9 +30,11 @@ def dispatch_due() -> int:
 @shared_task(name="cadences.touches_send")
 def touches_send(ids: list[int], token: str) -> dict:
     results: dict[str, int] = {}
-    for touch_id in ids:
-        outcome = dispatch.touch_send(touch_id=touch_id, token=token)
-        results[outcome] = results.get(outcome, 0) + 1
+    # One provider session for the whole batch (one SMTP connection for its emails).
+    with transports.batch():
+        for touch_id in ids:
+            outcome = dispatch.touch_send(touch_id=touch_id, token=token)
+            results[outcome] = results.get(outcome, 0) + 1
     return results
 
 

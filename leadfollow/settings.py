@@ -264,6 +264,9 @@ if CONTACT_WINDOW_START_HOUR >= CONTACT_WINDOW_END_HOUR:
 # A claimed touch with no result after this many seconds is reconciled.
 DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=120)
 DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=100)
+# At most this many claimed touches wait in the broker; the rest wait in the database. Keep it
+# below what the workers send within DISPATCH_LEASE_SECONDS.
+DISPATCH_MAX_IN_FLIGHT = env.int("DISPATCH_MAX_IN_FLIGHT", default=2000)
 
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

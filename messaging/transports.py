@@ -37,10 +37,12 @@ returned True: the database says "sent", so a retry must first put the touch bac
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import requests
@@ -105,6 +107,41 @@ class TransportError(Exception):
     def __repr__(self):
         kind = "permanent" if self.permanent else "temporary"
         return f"TransportError({self.reason!r}, {kind}, code={self.code!r})"
+
+
+_batch = threading.local()
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Send a batch of messages over one provider session: one SMTP connection for all its emails
+    instead of a connect/EHLO/QUIT per message. A connection that fails is dropped and the next
+    send opens a new one; the commit-point semantics are the same per message."""
+    _batch.active, _batch.email_backend = True, None
+    try:
+        yield
+    finally:
+        backend, _batch.email_backend, _batch.active = _batch.email_backend, None, False
+        if backend is not None:
+            try:
+                backend.close()
+            except Exception:  # closing a dead session must not fail a finished batch
+                logger.warning("could not close the SMTP session cleanly", exc_info=True)
+
+
+def _email_backend():
+    """The batch's backend (kept open between sends), or a fresh one outside a batch."""
+    if not getattr(_batch, "active", False):
+        return get_connection(fail_silently=False)
+    if _batch.email_backend is None:
+        _batch.email_backend = get_connection(fail_silently=False)
+    backend = _batch.email_backend
+    if getattr(backend, "connection", True) is None:
+        try:
+            backend.open()  # opened here, so each send reuses it instead of closing it
+        except Exception:  # the send reopens it and reports the error as a TransportError
+            logger.debug("SMTP open failed; the send will report it", exc_info=True)
+    return backend
 
 
 def claim_lost() -> TransportError:
@@ -322,7 +359,7 @@ def _email_send(message: OutgoingMessage, commit_point: Callable[[], bool]) -> P
     except (BadHeaderError, ValueError) as exc:
         raise TransportError(f"invalid email: {exc}", permanent=True, code="invalid_message")
 
-    backend = get_connection(fail_silently=False)
+    backend = _email_backend()
     if isinstance(backend, TwoPhaseSMTPBackend):
         reply = backend.send_with_commit_point(email, commit_point)
         return ProviderResult(provider_message_id=message.message_id or reply[:200], status="sent")

@@ -253,3 +253,21 @@ def test_email_with_a_lost_final_reply_stays_sent_and_is_never_resent(lead, monk
     assert touch.failure_reason.startswith("Delivery not confirmed")
     assert not Touch.objects.filter(lead=lead, automated=False).exists()  # no "bounced" task
     assert dispatch_due() == 0
+
+
+@time_machine.travel(NOON_NY, tick=True)
+def test_dispatch_tops_the_queue_up_to_the_in_flight_limit(lead, settings, monkeypatch):
+    """A backlog waits in the database: one tick claims no more than DISPATCH_MAX_IN_FLIGHT."""
+    from cadences import tasks
+
+    settings.DISPATCH_MAX_IN_FLIGHT = 5
+    settings.DISPATCH_BATCH_SIZE = 2
+    sent_batches = []
+    monkeypatch.setattr(tasks.touches_send, "delay", lambda ids, token: sent_batches.append(ids))
+    for _ in range(9):
+        automated_touch(lead, "email")
+    assert dispatch_due() == 5
+    assert [len(b) for b in sent_batches] == [2, 2, 1]
+    assert dispatch_due() == 0  # five still waiting in the broker
+    Touch.objects.filter(pk__in=sent_batches[0]).update(send_started_at=timezone.now())
+    assert dispatch_due() == 2

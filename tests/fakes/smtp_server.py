@@ -32,6 +32,13 @@ class _Handler:
     def __init__(self, server: "FakeSMTPServer"):
         self.server = server
 
+    async def handle_EHLO(self, smtp, session, envelope, hostname, responses):
+        # One EHLO per SMTP session: lets tests count connections.
+        session.host_name = hostname
+        with self.server._lock:
+            self.server._sessions += 1
+        return responses
+
     async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
         status = self.server._fault("mail")
         if status:
@@ -72,6 +79,7 @@ class FakeSMTPServer:
         self._envelopes: list[tuple[str, list[str]]] = []
         self._rejected: dict[str, str] = {}
         self._temp_fail = {"count": 0, "status": "", "stage": ""}
+        self._sessions = 0
         self.controller: Controller | None = None
         self.port = port
 
@@ -110,6 +118,11 @@ class FakeSMTPServer:
         """(MAIL FROM, [RCPT TO, ...]) of each accepted message."""
         with self._lock:
             return list(self._envelopes)
+
+    def session_count(self) -> int:
+        """How many SMTP sessions (EHLO greetings) the server has seen."""
+        with self._lock:
+            return self._sessions
 
     def count_by_message_id(self) -> Counter:
         with self._lock:
