@@ -41,7 +41,8 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cadences.models import Channel, Touch, TouchStatus
@@ -222,13 +223,17 @@ def touch_record_sent(*, touch: Touch, token, message, result) -> None:
 
 def _record_sent(*, touch: Touch, token, message, result) -> None:
     now = timezone.now()
-    Touch.objects.filter(pk=touch.pk, claim_token=token, status__in=[TouchStatus.SENDING, TouchStatus.SENT]).update(
+    updated = Touch.objects.filter(
+        pk=touch.pk, claim_token=token, status__in=[TouchStatus.SENDING, TouchStatus.SENT]
+    ).update(
         status=TouchStatus.SENT,
         provider_message_id=result.provider_message_id[:200],
-        sent_at=F("sent_at") if touch.sent_at else now,
+        # Keep the commit point's time: that is when the provider was about to accept it.
+        sent_at=Coalesce(F("sent_at"), Value(now)),
         failure_reason="",
     )
-    Touch.objects.filter(pk=touch.pk, sent_at__isnull=True).update(sent_at=now)
+    if not updated:
+        Touch.objects.filter(pk=touch.pk, sent_at__isnull=True).update(sent_at=now)
     row, created = Message.objects.get_or_create(
         direction=Message.Direction.OUTBOUND,
         touch_id=touch.pk,
