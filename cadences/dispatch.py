@@ -27,6 +27,8 @@ batches of touch ids. The states of an automated touch:
 5. Record the unrecorded (`touches_record_unrecorded`): a worker killed between the commit point
    and step 3 leaves a `sent` touch with no Message row, timeline entry or finished enrolment;
    past the lease, the reconciler records it (step 3 is idempotent: a row lock and once-only rows).
+   An email recorded this way is marked "Delivery not confirmed": the worker may have died before
+   the final "." (the gap below).
 
 The guarantee: each automated touch is accepted by the provider at most once and, while its
 lead still consents, eventually at least once. The only gap is a crash in the microseconds
@@ -386,6 +388,11 @@ def touches_record_unrecorded(*, now: dt.datetime | None = None, limit: int = 50
             except transports.TransportError:
                 pass
         touch_record_sent(touch=touch, token=touch.claim_token, message=message, result=result)
+        if message.channel == "email":
+            # Twilio had accepted before the commit point; an SMTP server may not have got the final ".".
+            Touch.objects.filter(pk=touch.pk).update(
+                failure_reason="Delivery not confirmed: the worker stopped after the commit point"
+            )
     if unrecorded:
         log.warning("recorded %s touches sent by a worker that died before recording them", len(unrecorded))
     return len(unrecorded)

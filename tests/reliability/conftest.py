@@ -122,25 +122,45 @@ def all_sent(touches) -> bool:
     return Touch.objects.filter(pk__in=[t.pk for t in touches], status=TouchStatus.SENT).count() == len(touches)
 
 
-def assert_each_sent_exactly_once(touches, fake_twilio, smtp_server, *, log: str = "") -> None:
+def settled(touches, fake_twilio, smtp_server) -> bool:
+    """All `sent` in the database and at the providers (bar emails lost in the commit-point gap)."""
+    if not all_sent(touches):
+        return False
+    unconfirmed = Touch.objects.filter(
+        pk__in=[t.pk for t in touches], channel="email", failure_reason__startswith="Delivery not confirmed"
+    ).count()
+    return delivered(fake_twilio, smtp_server) + unconfirmed >= len(touches)
+
+
+def assert_each_sent_exactly_once(touches, fake_twilio, smtp_server, *, log: str = "", crashes: int = 0) -> None:
     """Each touch: delivered once at its provider (by SMS body / email Message-ID), `sent` in the
-    database with its provider id and one outbound Message row; nothing else was delivered."""
+    database with its provider id and one outbound Message row; nothing else was delivered.
+
+    `crashes` (worker kills, dropped database connections): each may land in the documented
+    at-most-once gap of two-phase SMTP, between the commit point and the final "." (see
+    cadences/dispatch.py). Such an email is `sent`, undelivered, and marked "Delivery not
+    confirmed"; at most two per crash (one per pool process) are tolerated, never a second send."""
     sms_counts = fake_twilio.count_by_body()
     email_counts = smtp_server.count_by_message_id()
     twice = {k: n for k, n in (sms_counts + email_counts).items() if n > 1}
     assert not twice, ("delivered more than once", twice)
     rows = {t.pk: t for t in Touch.objects.select_related("lead").filter(pk__in=[t.pk for t in touches]).order_by("pk")}
-    missing, not_sent = [], []
+    missing, not_sent, unconfirmed = [], [], []
     for t in rows.values():
         key = f"<touch-{t.pk}@leadfollow.example>" if t.channel == "email" else f"Hello {t.lead.first_name}"
         if (email_counts if t.channel == "email" else sms_counts)[key] != 1:
-            missing.append((t.pk, t.channel, t.status, t.send_attempts, t.failure_reason))
+            gap = t.channel == "email" and t.failure_reason.startswith("Delivery not confirmed")
+            (unconfirmed if gap else missing).append((t.pk, t.channel, t.status, t.send_attempts, t.failure_reason))
         if t.status != TouchStatus.SENT:
             not_sent.append((t.pk, t.channel, t.status, t.failure_reason))
     assert not missing, ("not delivered", missing, log)
+    assert len(unconfirmed) <= 2 * crashes, ("more emails lost in the commit-point gap than crashes", unconfirmed)
+    if unconfirmed:
+        print(f"\n{len(unconfirmed)} email(s) lost in the documented SMTP commit-point gap: {unconfirmed}")
     assert not not_sent, ("delivered but not sent in the database", not_sent, log)
     sms = sum(1 for t in rows.values() if t.channel == "sms")
-    assert sum(sms_counts.values()) == sms and sum(email_counts.values()) == len(rows) - sms
+    assert sum(sms_counts.values()) == sms
+    assert sum(email_counts.values()) == len(rows) - sms - len(unconfirmed)
     # The record step: provider id, one Message row per touch (a crash after the commit point is settled too).
     messages = Message.objects.filter(direction="out", touch_id__in=rows).values_list("touch_id", flat=True)
     counted = {pk: 0 for pk in rows}

@@ -25,6 +25,7 @@ from tests.reliability.conftest import (
     free_port,
     make_due_touches,
     scaled,
+    settled,
 )
 from tests.services import redis_available, require
 from tests.worker import wait_until
@@ -95,7 +96,7 @@ def test_redis_killed_and_restarted_mid_dispatch_loses_nothing(own_redis, start_
         beat(pause=0)
 
     done = wait_until(
-        lambda: all_sent(touches) and delivered(fake_twilio, smtp_server) >= count,
+        lambda: settled(touches, fake_twilio, smtp_server),
         timeout=scaled(90, 400),
         interval=0.5,
         tick=beat,
@@ -104,8 +105,8 @@ def test_redis_killed_and_restarted_mid_dispatch_loses_nothing(own_redis, start_
         beat(pause=1)
     assert restarts >= 1, "everything was sent before Redis could be restarted: make the batch bigger"
     assert worker.process.poll() is None, ("the worker died with the broker", worker.log())
+    assert_each_sent_exactly_once(touches, fake_twilio, smtp_server, log=worker.log())  # says what is missing
     assert done, worker.log()
-    assert_each_sent_exactly_once(touches, fake_twilio, smtp_server, log=worker.log())
 
 
 def _terminate_other_connections() -> int:
@@ -131,8 +132,8 @@ def test_postgres_connections_dropped_under_the_worker_it_recovers(worker, fake_
         drops += 1
         beat(pause=0.2)
 
-    done = wait_until(
-        lambda: all_sent(touches) and delivered(fake_twilio, smtp_server) >= count,
+    wait_until(
+        lambda: settled(touches, fake_twilio, smtp_server),
         timeout=scaled(90, 400),
         interval=0.5,
         tick=beat,
@@ -141,5 +142,6 @@ def test_postgres_connections_dropped_under_the_worker_it_recovers(worker, fake_
         beat(pause=1)
     assert drops >= 2 and terminated >= 1, (drops, terminated)
     assert worker.process.poll() is None, ("the worker died with its connections", worker.log())
-    assert done, worker.log()
-    assert_each_sent_exactly_once(touches, fake_twilio, smtp_server, log=worker.log())
+    # A connection cut just after the commit point's COMMIT reached the server is the same gap as a kill.
+    assert_each_sent_exactly_once(touches, fake_twilio, smtp_server, log=worker.log(), crashes=drops)
+    assert all_sent(touches), worker.log()

@@ -93,5 +93,5 @@ def test_two_beats_by_mistake_do_not_double_send(
             b.stop()
     logs = "\n".join(b.log_path.read_text(errors="replace")[-3000:] for b in beats) + worker.log()
     assert all(n >= 2 for n in counts), (counts, logs)  # both beats really dispatched, repeatedly
+    assert_each_sent_exactly_once(touches, fake_twilio, smtp_server, log=logs)  # says what is missing
     assert done, logs
-    assert_each_sent_exactly_once(touches, fake_twilio, smtp_server, log=logs)

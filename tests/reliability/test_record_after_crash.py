@@ -56,6 +56,8 @@ def test_reconciler_records_a_touch_sent_by_a_worker_that_died_before_recording(
         assert Message.objects.filter(touch=touch, direction="out").count() == 1
         assert LeadEvent.objects.filter(kind="message_out", data__touch=touch.pk).count() == 1
     assert sms.provider_message_id == fake_twilio.messages()[0]["sid"]  # asked Twilio for its id
+    assert sms.failure_reason == ""  # Twilio had accepted it before the commit point
+    assert email.failure_reason.startswith("Delivery not confirmed")  # the final "." may not have gone
     assert email.provider_message_id == f"<touch-{email.pk}@leadfollow.example>"
     assert not Message.objects.filter(touch=fresh).exists()
     assert len(fake_twilio.messages()) == 1  # recording never sends

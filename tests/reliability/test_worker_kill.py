@@ -15,6 +15,7 @@ from tests.reliability.conftest import (
     delivered,
     make_due_touches,
     scaled,
+    settled,
 )
 from tests.worker import wait_until
 
@@ -38,8 +39,8 @@ def test_repeated_sigkill_mid_batch_sends_every_touch_exactly_once(worker, fake_
         kills += 1
         beat(pause=0)
 
-    done = wait_until(
-        lambda: all_sent(touches) and delivered(fake_twilio, smtp_server) >= count,
+    wait_until(
+        lambda: settled(touches, fake_twilio, smtp_server),
         timeout=scaled(120, 600),
         interval=0.5,
         tick=beat,
@@ -47,5 +48,5 @@ def test_repeated_sigkill_mid_batch_sends_every_touch_exactly_once(worker, fake_
     for _ in range(5):  # past the lease: a second send would show now
         beat(pause=1)
     assert kills >= 5, f"only {kills} kills before everything was sent: make the batch bigger"
-    assert done, worker.log()
-    assert_each_sent_exactly_once(touches, fake_twilio, smtp_server, log=worker.log())
+    assert_each_sent_exactly_once(touches, fake_twilio, smtp_server, log=worker.log(), crashes=kills)
+    assert all_sent(touches), worker.log()
