@@ -31,10 +31,11 @@ batches of touch ids. The states of an automated touch:
    the final "." (the gap below).
 
 The guarantee: each automated touch is accepted by the provider at most once and, while its
-lead still consents, eventually at least once. The only gap is a crash in the microseconds
-between the SMTP commit point and writing the final "." (the email is then recorded as sent
-but never delivered). A send frozen longer than the lease could be sent twice; the lease is
-many times the transports' timeouts.
+lead still consents, eventually at least once. The only gap is a crash in the instant between
+the database confirming the SMTP commit point and writing the final "." (microseconds on an idle
+machine, longer on a starved CPU): the email is then recorded as sent but never delivered, and
+the reconciler marks it "Delivery not confirmed". A send frozen longer than the lease could be
+sent twice; the lease is many times the transports' timeouts.
 """
 
 import datetime as dt

@@ -18,6 +18,10 @@ class LeadAdmin(SimpleHistoryAdmin):
     date_hierarchy = "created_at"
     formfield_overrides = {models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}}
 
+    def has_delete_permission(self, request, obj=None):
+        # No lead left behind: leads are closed or merged, never deleted (the timeline stays).
+        return False
+
 
 @admin.register(LeadSource)
 class LeadSourceAdmin(admin.ModelAdmin):

@@ -122,3 +122,13 @@ def test_anonymous_is_sent_to_the_admin_login(client, db):
     response = client.get(reverse("admin:leads_leadsource_changelist"))
     assert response.status_code == 302
     assert settings.LOGIN_URL != response.url
+
+
+def test_leads_cannot_be_deleted_in_the_admin(client, superuser):
+    from tests.factories import LeadFactory
+
+    lead = LeadFactory()
+    client.force_login(superuser)
+    response = client.post(f"/admin/leads/lead/{lead.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert type(lead).objects.filter(pk=lead.pk).exists()

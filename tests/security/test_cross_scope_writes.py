@@ -65,11 +65,17 @@ def _url(template, w):
     )
 
 
-@pytest.mark.parametrize("action", sorted(WRITES))
-@pytest.mark.parametrize("who", ["teammate", "other_rep", "other_manager"])
+# The merge case is about another team's primary, so it is not asked of alice's teammate.
+CASES = [
+    (who, action)
+    for action in sorted(WRITES)
+    for who in ("teammate", "other_rep", "other_manager")
+    if not (action == "merge" and who == "teammate")
+]
+
+
+@pytest.mark.parametrize(("who", "action"), CASES)
 def test_others_cannot_write(world, client_for, who, action):
-    if action == "merge" and who == "teammate":
-        pytest.skip("the merge case is about another team's primary")
     template, data = WRITES[action]
     before = snapshot(world)
     response = client_for(world.users[who]).post(_url(template, world), data(world))
