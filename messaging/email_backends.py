@@ -53,6 +53,15 @@ def smtp_error(code: int, reply, *, stage: str, after_commit: bool = False) -> T
 class TwoPhaseSMTPBackend(EmailBackend):
     """Django's SMTP backend plus `send_with_commit_point`; `send_messages` still works as usual."""
 
+    def open(self):
+        opened = super().open()
+        sock = getattr(self.connection, "sock", None)
+        if opened and sock is not None:
+            # The final "." is a tiny write right after the body: with Nagle's algorithm it waits for
+            # the server's delayed ACK (~40 ms a message). Send it at once.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return opened
+
     def send_with_commit_point(self, email_message: EmailMessage, commit_point: Callable[[], bool]) -> str:
         """Send one message, calling `commit_point()` after the data and before the final dot.
 

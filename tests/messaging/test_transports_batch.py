@@ -31,3 +31,17 @@ def test_a_lost_claim_inside_a_batch_delivers_nothing_and_the_next_send_reconnec
             assert exc.code == "claim_lost"
         transports.send(email(1), commit_point=lambda: True)
     assert [m["Message-ID"] for m in smtp_server.messages()] == ["<batch-1@test>"]
+
+
+def test_smtp_sessions_disable_nagle(smtp_server):
+    """The final "." must not wait for a delayed ACK (about 40 ms a message)."""
+    import socket
+
+    from django.core.mail import get_connection
+
+    backend = get_connection("messaging.email_backends.TwoPhaseSMTPBackend")
+    assert backend.open()
+    try:
+        assert backend.connection.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        backend.close()
