@@ -186,25 +186,17 @@ def cadence_create(
     instant_response: bool = True,
 ) -> Cadence:
     """Create a cadence; making it the default takes that role from the previous default."""
-    name = " ".join((name or "").split())
-    if not name:
-        raise ValidationError({"name": "A cadence needs a name."})
-    with transaction.atomic():
-        if is_default:
-            _unset_other_default(None)
-        cadence = Cadence(
-            name=name,
-            description=(description or "").strip(),
-            active=active,
-            is_default=is_default,
-            interest_keywords=_normalize_keywords(interest_keywords),
-            business_days_only=business_days_only,
-            instant_response=instant_response,
-        )
-        cadence.full_clean(exclude=["is_default"], validate_constraints=False)
-        cadence.save()
-        cadence.sources.set(sources)
-    return cadence
+    return cadence_update(
+        cadence=Cadence(),
+        name=name,
+        description=description,
+        active=active,
+        is_default=is_default,
+        sources=sources,
+        interest_keywords=interest_keywords,
+        business_days_only=business_days_only,
+        instant_response=instant_response,
+    )
 
 
 def cadence_update(
@@ -219,7 +211,9 @@ def cadence_update(
     business_days_only: bool = False,
     instant_response: bool = True,
 ) -> Cadence:
-    """Change a cadence's settings and rules. Its steps (and so running enrollments) are untouched."""
+    """Save a cadence's settings and rules (a new, unsaved cadence is created).
+
+    Its steps, and so running enrollments, are untouched."""
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError({"name": "A cadence needs a name."})
