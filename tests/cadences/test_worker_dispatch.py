@@ -20,22 +20,6 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def worker_env(postgres, redis_url, fake_twilio, smtp_server, settings):
-    settings.CELERY_TASK_DEFAULT_QUEUE = "unused"
-    return {
-        "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
-        "TWILIO_FROM_NUMBER": settings.TWILIO_FROM_NUMBER,
-        "TWILIO_API_BASE_URL": fake_twilio.url,
-        "EMAIL_BACKEND": "messaging.email_backends.TwoPhaseSMTPBackend",
-        "EMAIL_HOST": smtp_server.host,
-        "EMAIL_PORT": str(smtp_server.port),
-        "DISPATCH_LEASE_SECONDS": "3",
-        "DISPATCH_BATCH_SIZE": "10",
-    }
-
-
-@pytest.fixture
 def worker(worker_env, redis_url):
     w = CeleryWorker(redis_url=redis_url, env=worker_env).start()
     yield w

@@ -46,3 +46,22 @@ def smtp_server(settings):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def worker_env(postgres, redis_url, fake_twilio, smtp_server, settings):
+    """Environment for a real worker process (tests/worker.py) to reach the fakes, with a 3 s lease
+    so the reconciler acts within a test (here and in the worker)."""
+    settings.CELERY_TASK_DEFAULT_QUEUE = "unused"
+    settings.DISPATCH_LEASE_SECONDS = 3
+    return {
+        "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
+        "TWILIO_FROM_NUMBER": settings.TWILIO_FROM_NUMBER,
+        "TWILIO_API_BASE_URL": fake_twilio.url,
+        "EMAIL_BACKEND": "messaging.email_backends.TwoPhaseSMTPBackend",
+        "EMAIL_HOST": smtp_server.host,
+        "EMAIL_PORT": str(smtp_server.port),
+        "DISPATCH_LEASE_SECONDS": "3",
+        "DISPATCH_BATCH_SIZE": "10",
+    }

@@ -35,24 +35,6 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def worker_env(postgres, redis_url, fake_twilio, smtp_server, settings):
-    """What a worker process needs to reach the fakes; a 3 s lease so the reconciler acts within a test."""
-    settings.CELERY_TASK_DEFAULT_QUEUE = "unused"
-    settings.DISPATCH_LEASE_SECONDS = 3
-    return {
-        "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
-        "TWILIO_FROM_NUMBER": settings.TWILIO_FROM_NUMBER,
-        "TWILIO_API_BASE_URL": fake_twilio.url,
-        "EMAIL_BACKEND": "messaging.email_backends.TwoPhaseSMTPBackend",
-        "EMAIL_HOST": smtp_server.host,
-        "EMAIL_PORT": str(smtp_server.port),
-        "DISPATCH_LEASE_SECONDS": "3",
-        "DISPATCH_BATCH_SIZE": "10",
-    }
-
-
-@pytest.fixture
 def start_worker(worker_env):
     """start_worker(redis_url=..., **env) -> a started CeleryWorker, stopped after the test."""
     started = []
