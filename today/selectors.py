@@ -125,6 +125,7 @@ def decorate_rows(touches: list[Touch], *, now: dt.datetime) -> None:
         touch.last_outcome_label = outcome_labels.get(getattr(touch, "last_outcome", None) or "", "")
         touch.is_overdue = touch.due_at < now
         touch.waiting_minutes = int((now - touch.lead.created_at).total_seconds() // 60)
+        touch.waiting_label = waiting_label(touch.waiting_minutes)
         touch.outcome_choices = outcomes_for_channel(touch.channel)
         touch.min_attempts = settings.MIN_ATTEMPTS_BEFORE_CLOSE
         rep = touch.assigned_to
@@ -144,6 +145,17 @@ def step_label(touch: Touch, max_day: dict, day_channels: dict) -> str:
     channels = day_channels.get((step.cadence_id, step.day)) or [touch.get_channel_display()]
     last = max(max_day.get(step.cadence_id, step.day), step.day)
     return f"Day {step.day} of {last} — {' + '.join(channels)}"
+
+
+def waiting_label(minutes: int) -> str:
+    """ "waiting 7 minutes", "waiting 5 hours", "waiting 12 days" (the page's script counts the same way)."""
+    if minutes < 120:
+        value, unit = minutes, "minute"
+    elif minutes < 48 * 60:
+        value, unit = minutes // 60, "hour"
+    else:
+        value, unit = minutes // (24 * 60), "day"
+    return f"waiting {value} {unit}{'' if value == 1 else 's'}"
 
 
 def task_counters(*, rep: User, now: dt.datetime | None = None) -> dict:

@@ -148,3 +148,13 @@ def test_script_renders_for_step_without_body(client_for, rep, make_task):
     task = make_task(rep, step="instant")
     body = client_for(rep).get("/today/").content.decode()
     assert f"Call {task.lead.first_name} now" in body
+
+
+def test_waiting_time_reads_in_the_largest_sensible_unit():
+    from today.selectors import waiting_label
+
+    assert waiting_label(1) == "waiting 1 minute"
+    assert waiting_label(119) == "waiting 119 minutes"
+    assert waiting_label(125) == "waiting 2 hours"
+    assert waiting_label(47 * 60) == "waiting 47 hours"
+    assert waiting_label(17856) == "waiting 12 days"
