@@ -1,6 +1,7 @@
 """`manage.py seed_demo`: the demo data `make run` loads, idempotent."""
 
 import datetime
+from io import StringIO
 
 import phonenumbers
 import pytest
@@ -112,3 +113,12 @@ def test_each_rep_sees_only_their_own_leads(demo):
     assert set(leads_visible_to(rep)) == set(Lead.objects.filter(owner=rep))
     assert set(leads_visible_to(manager)) == set(Lead.objects.filter(team__name="North"))
     assert leads_visible_to(admin).count() == Lead.objects.count()
+
+
+def test_demo_leads_have_a_history_of_follow_up(db):
+    """Worked demo leads carry logged attempts and a first response, so the reports show something."""
+    call_command("seed_demo", stdout=StringIO())
+    worked = Lead.objects.exclude(status=LeadStatus.NEW)
+    assert worked.exists()
+    assert all(lead.attempt_count > 0 and lead.first_response_at for lead in worked)
+    assert not Lead.objects.filter(status=LeadStatus.NEW, attempt_count__gt=0).exists()
