@@ -14,7 +14,7 @@ from cadences.scheduling import allowed_moment
 from cadences.services import schedule_rules_for
 from leads.services import lead_source_issue_api_key
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
-from tests.worker import CeleryWorker, wait_until
+from tests.worker import CeleryWorker, daytime_zone, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -37,6 +37,8 @@ def test_web_lead_gets_its_auto_responder_within_seconds(worker, fake_twilio, sm
             "phone": "+1 212 555 1234",
             "email": "dana@example.org",
             "interest": "a test drive",
+            # Mid-day for the lead whenever the test runs: a text at 21:00 would wait for the morning.
+            "timezone": daytime_zone(),
         },
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Api-Key {key}",
@@ -78,7 +80,7 @@ def test_sigkill_mid_batch_sends_every_touch_exactly_once(worker, fake_twilio, s
     touches = []
     for i in range(count):
         # Daytime somewhere: UTC leads in the contact window are not needed for email; SMS use a zone in daytime.
-        lead = LeadFactory(owner=rep, first_name=f"Lead{i:04d}", timezone=_daytime_zone())
+        lead = LeadFactory(owner=rep, first_name=f"Lead{i:04d}", timezone=daytime_zone())
         step = sms_step if i % 2 else email_step
         touches.append(
             TouchFactory(lead=lead, step=step, channel=step.channel, automated=True, assigned_to=None, due_at=past)
@@ -125,12 +127,3 @@ def test_sigkill_mid_batch_sends_every_touch_exactly_once(worker, fake_twilio, s
     ]
     assert not missing, (missing, worker.log())
     assert sum(sms_counts.values()) == count // 2 and sum(email_counts.values()) == count // 2
-
-
-def _daytime_zone() -> str:
-    """A timezone where it is now mid-day, so SMS are inside the contact window."""
-    hour = timezone.now().astimezone(dt.UTC).hour
-    offset = (13 - hour) % 24
-    offset = offset - 24 if offset > 12 else offset
-    # Etc/GMT signs are inverted: Etc/GMT-3 is UTC+3.
-    return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"

@@ -18,7 +18,7 @@ from cadences import tasks
 from cadences.models import Touch, TouchStatus
 from messaging.models import Message
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
-from tests.worker import CeleryWorker
+from tests.worker import CeleryWorker, daytime_zone
 
 SOAK = os.environ.get("SOAK") == "1"
 
@@ -52,15 +52,6 @@ def start_worker(worker_env):
 @pytest.fixture
 def worker(start_worker, redis_url):
     return start_worker(redis_url=redis_url)
-
-
-def daytime_zone() -> str:
-    """A timezone where it is now mid-day, so SMS are inside the contact window."""
-    hour = timezone.now().astimezone(dt.UTC).hour
-    offset = (13 - hour) % 24
-    offset = offset - 24 if offset > 12 else offset
-    # Etc/GMT signs are inverted: Etc/GMT-3 is UTC+3.
-    return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
 
 def make_due_touches(owner, count: int, *, tag: str = "", phones=None, emails=None) -> list[Touch]:
