@@ -7,9 +7,7 @@ Run: `python -m bench.fake_twilio --port N` (prints "listening on ..." when read
 """
 
 import argparse
-import signal
 import sys
-import threading
 
 from tests.fakes import twilio_api
 
@@ -27,15 +25,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     api = twilio_api.FakeTwilioAPI("127.0.0.1", args.port)
     api._server.RequestHandlerClass = _BenchHandler
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    api.start()
-    print(f"listening on {api.url}", flush=True)
-    while not stop.wait(0.5):
-        pass
-    api.stop()
-    return 0
+    return twilio_api.serve_until_signal(api)
 
 
 if __name__ == "__main__":

@@ -456,6 +456,11 @@ def main(argv=None) -> int:
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
     args = parser.parse_args(argv)
     api = FakeTwilioAPI(args.host, args.port, account_sid=args.account_sid, auth_token=args.auth_token)
+    return serve_until_signal(api)
+
+
+def serve_until_signal(api: FakeTwilioAPI) -> int:
+    """Run `api` as a process of its own (benchmarks): print its URL, stop on SIGTERM or SIGINT."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
