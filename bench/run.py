@@ -597,7 +597,7 @@ class Bench:
         from django.db.models import Count
 
         from cadences.models import Touch
-        from cadences.tasks import dispatch_due, reconcile_stuck
+        from messaging.tasks import dispatch_due, reconcile_stuck
         from leadfollow.celery import app
         from leads.models import Lead
 
@@ -668,7 +668,7 @@ class Bench:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
-        from cadences import dispatch, tasks
+        from messaging import dispatch, tasks
 
         call_command("seed_bench", leads=total_leads, due_now=200, stdout=io.StringIO())
         profiler = cProfile.Profile()

@@ -2,7 +2,7 @@
 
 A lead's enrolment materialises every step of its cadence as a Touch row with its due time
 (see cadences.scheduling). The Touch table is then both the rep's task list (manual touches)
-and the dispatch queue (automated ones, see cadences.dispatch).
+and the dispatch queue (automated ones, see messaging.dispatch).
 """
 
 import datetime as dt
@@ -152,7 +152,7 @@ def enrollment_start(*, lead: Lead, cadence: Cadence, by=None, at: dt.datetime |
         now = timezone.now()
         due_now = [t.pk for t in touches if t.automated and t.status == TouchStatus.SCHEDULED and t.due_at <= now]
         if due_now:
-            from cadences.tasks import touches_send_now
+            from messaging.tasks import touches_send_now
 
             # The instant auto-responder goes out as soon as the lead is committed, not at the next tick.
             transaction.on_commit(lambda: touches_send_now.delay(due_now))

@@ -1,6 +1,6 @@
 """Provider layer: one `send()` for SMS and email, built so that dispatch is exactly-once.
 
-The dispatcher (cadences/dispatch.py) claims a due Touch, renders it into an `OutgoingMessage` and
+The dispatcher (messaging/dispatch.py) claims a due Touch, renders it into an `OutgoingMessage` and
 calls `send(message, commit_point=...)`. `commit_point()` is the dispatcher's callback that durably
 marks the touch as sent in the database and returns True; it returns False when the claim was lost
 (another worker re-claimed the touch), and then the transport must not deliver.

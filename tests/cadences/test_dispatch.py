@@ -8,10 +8,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from cadences import dispatch
+from messaging import dispatch
 from cadences.models import CadenceStep, Touch, TouchStatus
 from cadences.services import enrollment_start
-from cadences.tasks import dispatch_due, reconcile_stuck
+from messaging.tasks import dispatch_due, reconcile_stuck
 from leads.models import Lead
 from tests.factories import CadenceFactory, CadenceStepFactory, LeadFactory, TouchFactory
 
@@ -258,7 +258,7 @@ def test_email_with_a_lost_final_reply_stays_sent_and_is_never_resent(lead, monk
 @time_machine.travel(NOON_NY, tick=True)
 def test_dispatch_tops_the_queue_up_to_the_in_flight_limit(lead, settings, monkeypatch):
     """A backlog waits in the database: one tick claims no more than DISPATCH_MAX_IN_FLIGHT."""
-    from cadences import tasks
+    from messaging import tasks
 
     settings.DISPATCH_MAX_IN_FLIGHT = 5
     settings.DISPATCH_BATCH_SIZE = 2

@@ -8,7 +8,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from cadences import tasks
+from messaging import tasks
 from cadences.models import Touch, TouchStatus
 from cadences.scheduling import allowed_moment
 from cadences.services import schedule_rules_for

@@ -15,7 +15,7 @@ import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cadences import dispatch
+from messaging import dispatch
 from cadences.models import CadenceStep, Touch, TouchStatus
 from leads.models import Lead
 from messaging import transports

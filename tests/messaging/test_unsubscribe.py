@@ -5,7 +5,7 @@ from anymail.signals import AnymailTrackingEvent, tracking
 from django.test import Client
 from django.utils import timezone
 
-from cadences.dispatch import outgoing_message_for
+from messaging.dispatch import outgoing_message_for
 from cadences.models import TouchStatus
 from leads.models import Lead, LeadEvent
 from messaging import services

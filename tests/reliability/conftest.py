@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from cadences import tasks
+from messaging import tasks
 from cadences.models import Touch, TouchStatus
 from messaging.models import Message
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
@@ -111,7 +111,7 @@ def assert_each_sent_exactly_once(touches, fake_twilio, smtp_server, *, log: str
 
     `crashes` (worker kills, dropped database connections): each may land in the documented
     at-most-once gap of two-phase SMTP, between the commit point and the final "." (see
-    cadences/dispatch.py). Such an email is `sent`, undelivered, and marked "Delivery not
+    messaging/dispatch.py). Such an email is `sent`, undelivered, and marked "Delivery not
     confirmed"; at most two per crash (one per pool process) are tolerated, never a second send."""
     sms_counts = fake_twilio.count_by_body()
     email_counts = smtp_server.count_by_message_id()

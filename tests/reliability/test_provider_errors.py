@@ -10,7 +10,7 @@ import time_machine
 from django.utils import timezone
 
 from cadences.models import Touch, TouchStatus
-from cadences.tasks import dispatch_due
+from messaging.tasks import dispatch_due
 from leads.models import Lead
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
 from tests.reliability.conftest import all_sent, assert_each_sent_exactly_once, beat, make_due_touches

@@ -10,7 +10,7 @@ import time_machine
 from django.utils import timezone
 
 from cadences.models import Touch, TouchStatus
-from cadences.tasks import reconcile_stuck
+from messaging.tasks import reconcile_stuck
 from leads.models import LeadEvent
 from messaging.models import Message
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
@@ -65,7 +65,7 @@ def test_reconciler_records_a_touch_sent_by_a_worker_that_died_before_recording(
 
 @pytest.mark.django_db
 def test_recording_twice_keeps_one_message_and_one_timeline_line(rep):
-    from cadences.dispatch import outgoing_message_for, touch_record_sent
+    from messaging.dispatch import outgoing_message_for, touch_record_sent
     from messaging.transports import ProviderResult
 
     lead = LeadFactory(owner=rep, first_name="Dana")
