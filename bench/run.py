@@ -597,9 +597,9 @@ class Bench:
         from django.db.models import Count
 
         from cadences.models import Touch
-        from messaging.tasks import dispatch_due, reconcile_stuck
         from leadfollow.celery import app
         from leads.models import Lead
+        from messaging.tasks import dispatch_due, reconcile_stuck
 
         n = CONFIG["touches"]
         # Baseline: n no-op tasks (one per touch) through the same broker and workers.

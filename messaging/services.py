@@ -226,8 +226,8 @@ def message_status_record(*, sid: str, status: str, error_code: str = "") -> boo
     Only forward moves count (queued < sent < delivered/undelivered/failed), so late or repeated
     callbacks change nothing. Returns False for an unknown sid or a stale/unknown status.
     """
-    from messaging.dispatch import touch_fail_permanently
     from cadences.services import touch_label
+    from messaging.dispatch import touch_fail_permanently
 
     new = TWILIO_STATUS_MAP.get((status or "").lower())
     if not sid or new is None:

@@ -8,11 +8,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from messaging import dispatch
 from cadences.models import CadenceStep, Touch, TouchStatus
 from cadences.services import enrollment_start
-from messaging.tasks import dispatch_due, reconcile_stuck
 from leads.models import Lead
+from messaging import dispatch
+from messaging.tasks import dispatch_due, reconcile_stuck
 from tests.factories import CadenceFactory, CadenceStepFactory, LeadFactory, TouchFactory
 
 NOON_NY = dt.datetime(2026, 6, 3, 16, 0, tzinfo=dt.UTC)

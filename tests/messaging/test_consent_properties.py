@@ -15,10 +15,9 @@ import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from messaging import dispatch
 from cadences.models import CadenceStep, Touch, TouchStatus
 from leads.models import Lead
-from messaging import transports
+from messaging import dispatch, transports
 from messaging.models import Message
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
 

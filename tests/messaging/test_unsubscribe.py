@@ -5,10 +5,10 @@ from anymail.signals import AnymailTrackingEvent, tracking
 from django.test import Client
 from django.utils import timezone
 
-from messaging.dispatch import outgoing_message_for
 from cadences.models import TouchStatus
 from leads.models import Lead, LeadEvent
 from messaging import services
+from messaging.dispatch import outgoing_message_for
 from messaging.models import Message, OptOut
 from messaging.unsubscribe import unsubscribe_url
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory

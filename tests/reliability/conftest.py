@@ -14,8 +14,8 @@ import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from messaging import tasks
 from cadences.models import Touch, TouchStatus
+from messaging import tasks
 from messaging.models import Message
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
 from tests.worker import CeleryWorker, daytime_zone

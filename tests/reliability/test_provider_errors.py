@@ -10,8 +10,8 @@ import time_machine
 from django.utils import timezone
 
 from cadences.models import Touch, TouchStatus
-from messaging.tasks import dispatch_due
 from leads.models import Lead
+from messaging.tasks import dispatch_due
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
 from tests.reliability.conftest import all_sent, assert_each_sent_exactly_once, beat, make_due_touches
 from tests.worker import wait_until

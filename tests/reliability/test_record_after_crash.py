@@ -10,9 +10,9 @@ import time_machine
 from django.utils import timezone
 
 from cadences.models import Touch, TouchStatus
-from messaging.tasks import reconcile_stuck
 from leads.models import LeadEvent
 from messaging.models import Message
+from messaging.tasks import reconcile_stuck
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
 
 NOON_NY = dt.datetime(2026, 6, 3, 16, 0, tzinfo=dt.UTC)
