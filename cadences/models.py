@@ -129,6 +129,34 @@ class Outcome(models.TextChoices):
     SENT = "sent", "Sent"
 
 
+# A touch still to do: waiting, paused with its cadence, or on its way to the provider.
+OPEN_TOUCH_STATUSES = (TouchStatus.SCHEDULED, TouchStatus.PAUSED, TouchStatus.SENDING)
+# Outcomes that are a real attempt to reach the lead (the five-attempts rule counts these).
+ATTEMPT_OUTCOMES = (
+    Outcome.CONNECTED,
+    Outcome.VOICEMAIL,
+    Outcome.NO_ANSWER,
+    Outcome.NOT_INTERESTED,
+    Outcome.REPLIED,
+    Outcome.APPOINTMENT,
+    Outcome.SENT,
+    Outcome.WRONG_NUMBER,
+)
+
+
+class TouchQuerySet(models.QuerySet):
+    def open_tasks(self):
+        """Manual tasks waiting for a rep (what Today lists)."""
+        return self.filter(status=TouchStatus.SCHEDULED, automated=False)
+
+    def due_automated(self, now):
+        """Automated touches the dispatcher may claim at `now`."""
+        return self.filter(status=TouchStatus.SCHEDULED, automated=True, due_at__lte=now)
+
+    def still_open(self):
+        return self.filter(status__in=OPEN_TOUCH_STATUSES)
+
+
 class Touch(models.Model):
     """One step on one channel for one lead. The table is the dispatch queue."""
 
@@ -162,6 +190,8 @@ class Touch(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TouchQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_at", "id"]

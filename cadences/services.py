@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from cadences.models import (
+    ATTEMPT_OUTCOMES,
     AUTOMATABLE_CHANNELS,
     Cadence,
     CadenceStep,
@@ -25,20 +26,9 @@ from cadences.models import (
 )
 from cadences.scheduling import ScheduleRules, allowed_moment, step_due_at
 from leads.models import Lead, LeadEvent, LeadStatus
+from leads.timeline import lead_event_add
 
 RUNNING = (Enrollment.State.ACTIVE, Enrollment.State.PAUSED)
-OPEN_TOUCH_STATUSES = (TouchStatus.SCHEDULED, TouchStatus.PAUSED, TouchStatus.SENDING)
-# Outcomes that are a real attempt to reach the lead (the five-attempts rule counts these).
-ATTEMPT_OUTCOMES = (
-    Outcome.CONNECTED,
-    Outcome.VOICEMAIL,
-    Outcome.NO_ANSWER,
-    Outcome.NOT_INTERESTED,
-    Outcome.REPLIED,
-    Outcome.APPOINTMENT,
-    Outcome.SENT,
-    Outcome.WRONG_NUMBER,
-)
 
 
 def schedule_rules_for(*, lead: Lead, cadence: Cadence | None = None) -> ScheduleRules:
@@ -142,12 +132,12 @@ def enrollment_start(*, lead: Lead, cadence: Cadence, by=None, at: dt.datetime |
                 )
             )
         Touch.objects.bulk_create(touches)
-        LeadEvent.objects.create(
+        lead_event_add(
             lead=lead,
             kind=LeadEvent.Kind.ENROLLMENT,
             text=f"Started cadence {cadence.name} ({len(touches)} touches)",
             actor=by,
-            created_at=timezone.now(),
+            at=timezone.now(),
         )
         now = timezone.now()
         due_now = [t.pk for t in touches if t.automated and t.status == TouchStatus.SCHEDULED and t.due_at <= now]
@@ -177,9 +167,7 @@ def enrollment_pause(*, enrollment: Enrollment, by=None) -> Enrollment:
         enrollment.paused_at = now
         enrollment.save(update_fields=["state", "paused_at"])
         Touch.objects.filter(enrollment=enrollment, status=TouchStatus.SCHEDULED).update(status=TouchStatus.PAUSED)
-        LeadEvent.objects.create(
-            lead=enrollment.lead, kind=LeadEvent.Kind.ENROLLMENT, text="Cadence paused", actor=by, created_at=now
-        )
+        lead_event_add(lead=enrollment.lead, kind=LeadEvent.Kind.ENROLLMENT, text="Cadence paused", actor=by, at=now)
     return enrollment
 
 
@@ -203,9 +191,7 @@ def enrollment_resume(*, enrollment: Enrollment, by=None) -> Enrollment:
         enrollment.state = Enrollment.State.ACTIVE
         enrollment.paused_at = None
         enrollment.save(update_fields=["state", "paused_at"])
-        LeadEvent.objects.create(
-            lead=enrollment.lead, kind=LeadEvent.Kind.ENROLLMENT, text="Cadence resumed", actor=by, created_at=now
-        )
+        lead_event_add(lead=enrollment.lead, kind=LeadEvent.Kind.ENROLLMENT, text="Cadence resumed", actor=by, at=now)
     return enrollment
 
 
@@ -222,12 +208,12 @@ def enrollment_exit(*, lead: Lead, reason: str, by=None) -> int:
         Enrollment.objects.filter(pk__in=[e.pk for e in running]).update(
             state=Enrollment.State.EXITED, exit_reason=reason[:100], ended_at=now, paused_at=None
         )
-        LeadEvent.objects.create(
+        lead_event_add(
             lead=lead,
             kind=LeadEvent.Kind.ENROLLMENT,
             text=f"Cadence ended ({reason}); {cancelled} remaining touches cancelled",
             actor=by,
-            created_at=now,
+            at=now,
         )
     return cancelled
 
@@ -239,7 +225,7 @@ def enrollment_complete_if_done(*, enrollment_id: int | None) -> bool:
     """
     if enrollment_id is None:
         return False
-    if Touch.objects.filter(enrollment_id=enrollment_id, status__in=OPEN_TOUCH_STATUSES).exists():
+    if Touch.objects.filter(enrollment_id=enrollment_id).still_open().exists():
         return False
     done = Enrollment.objects.filter(pk=enrollment_id, state=Enrollment.State.ACTIVE).update(
         state=Enrollment.State.COMPLETED, ended_at=timezone.now()
@@ -247,9 +233,7 @@ def enrollment_complete_if_done(*, enrollment_id: int | None) -> bool:
     if done:
         enrollment = Enrollment.objects.select_related("lead").get(pk=enrollment_id)
         lead = enrollment.lead
-        LeadEvent.objects.create(
-            lead=lead, kind=LeadEvent.Kind.ENROLLMENT, text="Cadence completed", created_at=timezone.now()
-        )
+        lead_event_add(lead=lead, kind=LeadEvent.Kind.ENROLLMENT, text="Cadence completed", at=timezone.now())
         if lead.status in (LeadStatus.NEW, LeadStatus.WORKING):
             Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.NURTURING)
     return bool(done)
@@ -304,8 +288,12 @@ def touch_complete(*, touch: Touch, outcome: str, by, note: str = "") -> Touch:
 
     now = timezone.now()
     with transaction.atomic():
-        updated = Touch.objects.filter(pk=touch.pk, status=TouchStatus.SCHEDULED, automated=False).update(
-            status=TouchStatus.DONE, outcome=outcome, note=(note or "").strip(), completed_by=by, completed_at=now
+        updated = (
+            Touch.objects.open_tasks()
+            .filter(pk=touch.pk)
+            .update(
+                status=TouchStatus.DONE, outcome=outcome, note=(note or "").strip(), completed_by=by, completed_at=now
+            )
         )
         if not updated:
             raise ValidationError("This task is already done or no longer scheduled.")
@@ -327,12 +315,12 @@ def touch_complete(*, touch: Touch, outcome: str, by, note: str = "") -> Touch:
         text = f"{label}: {Outcome(outcome).label}"
         if note:
             text += f" — {note.strip()}"
-        LeadEvent.objects.create(
+        lead_event_add(
             lead=lead,
             kind=LeadEvent.Kind.TOUCH,
             text=text,
             actor=by,
-            created_at=now,
+            at=now,
             data={"touch": touch.pk, "outcome": outcome, "channel": touch.channel},
         )
         lead.refresh_from_db()
@@ -356,7 +344,7 @@ def touch_snooze(*, touch: Touch, until: dt.datetime, by) -> Touch:
         raise ValidationError({"until": ["Snooze at most 90 days ahead."]})
     rules = schedule_rules_for(lead=touch.lead)
     due = allowed_moment(until, channel=touch.channel, automated=touch.automated, rules=rules)
-    updated = Touch.objects.filter(pk=touch.pk, status=TouchStatus.SCHEDULED, automated=False).update(due_at=due)
+    updated = Touch.objects.open_tasks().filter(pk=touch.pk).update(due_at=due)
     if not updated:
         raise ValidationError("Only a scheduled task can be snoozed.")
     touch.due_at = due
@@ -370,6 +358,6 @@ def touch_reassign(*, touch: Touch, to, by) -> Touch:
         raise PermissionDenied("Only managers reassign tasks.")
     if not users_assignable_by(by).filter(pk=to.pk).exists():
         raise ValidationError({"to": ["You cannot assign tasks to this person."]})
-    Touch.objects.filter(pk=touch.pk, status=TouchStatus.SCHEDULED, automated=False).update(assigned_to=to)
+    Touch.objects.open_tasks().filter(pk=touch.pk).update(assigned_to=to)
     touch.assigned_to = to
     return touch

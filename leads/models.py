@@ -21,6 +21,12 @@ CLOSED_STATUSES = (LeadStatus.WON, LeadStatus.LOST, LeadStatus.UNQUALIFIED)
 GIVE_UP_STATUSES = (LeadStatus.LOST, LeadStatus.UNQUALIFIED)
 
 
+class LeadQuerySet(models.QuerySet):
+    def open(self):
+        """Leads still being worked: new, working, appointment set or nurturing."""
+        return self.filter(status__in=OPEN_STATUSES)
+
+
 class LeadSource(models.Model):
     name = models.CharField(max_length=100, unique=True)
     team = models.ForeignKey(
@@ -79,6 +85,8 @@ class Lead(models.Model):
     )
     # Who changed what, when (django-simple-history; the user comes from HistoryRequestMiddleware).
     history = HistoricalRecords()
+
+    objects = LeadQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -23,6 +23,7 @@ from leads.models import (
     LeadStatus,
 )
 from leads.phones import phone_normalize, timezone_for_phone
+from leads.timeline import lead_event_add
 
 # Longest value accepted per intake field; longer input is an error, never silently cut.
 FIELD_LIMITS = {
@@ -110,11 +111,11 @@ def lead_clean_input(
 def lead_find_open_duplicate(*, phone: str, email: str) -> Lead | None:
     """The open lead with the same phone or email (case-insensitive), phone first."""
     if phone:
-        lead = Lead.objects.filter(phone=phone, status__in=OPEN_STATUSES).first()
+        lead = Lead.objects.open().filter(phone=phone).first()
         if lead:
             return lead
     if email:
-        return Lead.objects.filter(email__iexact=email, status__in=OPEN_STATUSES).first()
+        return Lead.objects.open().filter(email__iexact=email).first()
     return None
 
 
@@ -136,12 +137,6 @@ def owner_next_for_team(*, team: Team) -> User | None:
     team.last_assigned_rep_id = next_id
     team.save(update_fields=["last_assigned_rep"])
     return User.objects.get(pk=next_id)
-
-
-def lead_event_add(*, lead: Lead, kind: str, text: str, actor: User | None = None, data=None, at=None) -> LeadEvent:
-    return LeadEvent.objects.create(
-        lead=lead, kind=kind, text=text, actor=actor, data=data or {}, created_at=at or timezone.now()
-    )
 
 
 def notify(*, user: User | None, text: str, lead: Lead | None = None) -> None:
@@ -293,7 +288,7 @@ def lead_update(*, lead: Lead, by: User, **fields) -> Lead:
     merged.update(fields)
     phone = merged.pop("phone")
     data = lead_clean_input(phone=phone, **merged)
-    other = Lead.objects.filter(status__in=OPEN_STATUSES).exclude(pk=lead.pk)
+    other = Lead.objects.open().exclude(pk=lead.pk)
     errors = {}
     if lead.is_open and data["phone"] and other.filter(phone=data["phone"]).exists():
         errors["phone"] = ["Another open lead has this phone number: merge them instead."]
@@ -345,7 +340,7 @@ def lead_status_change(*, lead: Lead, status: str, by: User | None, reason: str 
         if not reason.strip():
             raise ValidationError({"reason": ["Say why this lead is closed early."]})
     if lead.status not in OPEN_STATUSES and status in OPEN_STATUSES:
-        clash = Lead.objects.filter(status__in=OPEN_STATUSES).exclude(pk=lead.pk)
+        clash = Lead.objects.open().exclude(pk=lead.pk)
         if (lead.phone and clash.filter(phone=lead.phone).exists()) or (
             lead.email and clash.filter(email__iexact=lead.email).exists()
         ):
@@ -388,9 +383,9 @@ def lead_assign(*, lead: Lead, owner: User, by: User) -> Lead:
     lead.owner = owner
     lead.team = owner.team or lead.team
     lead.save(update_fields=["owner", "team", "updated_at"])
-    from cadences.models import Touch, TouchStatus
+    from cadences.models import Touch
 
-    Touch.objects.filter(lead=lead, status=TouchStatus.SCHEDULED, automated=False).update(assigned_to=owner)
+    Touch.objects.open_tasks().filter(lead=lead).update(assigned_to=owner)
     lead_event_add(
         lead=lead,
         kind=LeadEvent.Kind.ASSIGNMENT,

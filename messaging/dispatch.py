@@ -53,6 +53,7 @@ from cadences.rendering import render_text
 from cadences.scheduling import Window
 from cadences.services import enrollment_complete_if_done, schedule_rules_for, task_create, touch_label
 from leads.models import Lead, LeadEvent
+from leads.timeline import lead_event_add
 from messaging import transports
 from messaging.models import Message
 
@@ -96,7 +97,7 @@ def _claim(queryset, *, now, limit) -> tuple[list[int], uuid.UUID | None]:
 def touches_claim_due(*, now: dt.datetime | None = None, limit: int | None = None):
     """Claim up to `limit` automated touches due at `now`. Returns (ids, token)."""
     now = now or timezone.now()
-    due = Touch.objects.filter(status=TouchStatus.SCHEDULED, automated=True, due_at__lte=now)
+    due = Touch.objects.due_automated(now)
     return _claim(due, now=now, limit=limit or settings.DISPATCH_BATCH_SIZE)
 
 
@@ -108,7 +109,7 @@ def touches_queued_count() -> int:
 def touches_claim(*, ids: list[int], now: dt.datetime | None = None):
     """Claim these touches if they are still scheduled and due (a new lead's instant response)."""
     now = now or timezone.now()
-    due = Touch.objects.filter(id__in=ids, status=TouchStatus.SCHEDULED, automated=True, due_at__lte=now)
+    due = Touch.objects.due_automated(now).filter(id__in=ids)
     return _claim(due, now=now, limit=len(ids))
 
 
@@ -257,11 +258,11 @@ def _record_sent(*, touch: Touch, token, message, result) -> None:
         return  # recorded before
     Lead.objects.filter(pk=touch.lead_id).update(last_touch_at=now)
     what = "SMS" if message.channel == "sms" else f"Email “{message.subject}”"
-    LeadEvent.objects.create(
+    lead_event_add(
         lead_id=touch.lead_id,
         kind=LeadEvent.Kind.MESSAGE_OUT,
         text=f"{touch_label(touch)}: {what} {'queued in the outbox' if result.status == 'outbox' else 'sent'}",
-        created_at=now,
+        at=now,
         data={"touch": touch.pk, "provider_message_id": result.provider_message_id},
     )
     enrollment_complete_if_done(enrollment_id=touch.enrollment_id)
@@ -315,11 +316,11 @@ def touch_fail_permanently(*, touch: Touch, code: str, reason: str) -> None:
         if code in ("hard_bounce", "bounce", "complaint") or code.startswith("5"):
             Lead.objects.filter(pk=lead.pk).update(email_invalid=True)
         fix = "Email bounced: find a working address or call"
-    LeadEvent.objects.create(
+    lead_event_add(
         lead=lead,
         kind=LeadEvent.Kind.TOUCH,
         text=f"{touch_label(touch)} failed: {reason}",
-        created_at=timezone.now(),
+        at=timezone.now(),
         data={"touch": touch.pk, "code": code},
     )
     task_create(lead=lead, title=fix, channel=Channel.CALL, urgent=False)

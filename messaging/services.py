@@ -13,10 +13,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from cadences.models import Channel, Touch, TouchStatus
-from leads.models import OPEN_STATUSES, Lead, LeadEvent, LeadSource
+from leads.models import Lead, LeadEvent, LeadSource
+from leads.timeline import lead_event_add
 from messaging.models import Message, OptOut
 
 log = logging.getLogger(__name__)
@@ -75,11 +75,11 @@ def lead_for_phone(phone: str) -> Lead | None:
     if not phone:
         return None
     leads = Lead.objects.select_related("owner").filter(phone=phone).order_by("-created_at", "-id")
-    return leads.filter(status__in=OPEN_STATUSES).first() or leads.first()
+    return leads.open().first() or leads.first()
 
 
 def _event(lead: Lead, kind: str, text: str, **data) -> LeadEvent:
-    return LeadEvent.objects.create(lead=lead, kind=kind, text=text[:1000], data=data, created_at=timezone.now())
+    return lead_event_add(lead=lead, kind=kind, text=text[:1000], data=data)
 
 
 # --- Consent ------------------------------------------------------------------------------------------

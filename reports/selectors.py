@@ -55,8 +55,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from accounts.models import Role, Team, User
-from cadences.models import Channel, Outcome, Touch, TouchStatus
-from cadences.services import ATTEMPT_OUTCOMES, OPEN_TOUCH_STATUSES
+from cadences.models import ATTEMPT_OUTCOMES, OPEN_TOUCH_STATUSES, Channel, Outcome, Touch, TouchStatus
 from leads.models import GIVE_UP_STATUSES, OPEN_STATUSES, Lead, LeadStatus
 from leads.selectors import leads_visible_to, users_visible_to
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.models import User
 from leads.models import Contact, Lead, LeadEvent, LeadSource
 from leads.services import lead_intake
+from leads.timeline import lead_event_add
 
 REFERRAL_SOURCE_NAME = "Referral"
 
@@ -54,9 +55,7 @@ def referral_call_log(
             lead = result.lead
             if result.created is False and lead.referred_by_id is None:
                 Lead.objects.filter(pk=lead.pk).update(referred_by=contact)
-                LeadEvent.objects.create(
-                    lead=lead, kind=LeadEvent.Kind.NOTE, text=f"Referred by {contact}", actor=by, created_at=now
-                )
+                lead_event_add(lead=lead, kind=LeadEvent.Kind.NOTE, text=f"Referred by {contact}", actor=by, at=now)
         Contact.objects.filter(pk=contact.pk).update(last_referral_call_at=now)
         contact.last_referral_call_at = now
     return lead
