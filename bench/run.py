@@ -235,10 +235,10 @@ class Bench:
         self.redis = redis.Redis.from_url(self.env["REDIS_URL"])
         self.redis.flushdb()
         self.procs.start(
-            "twilio", [PYTHON, "-m", "bench.fake_twilio", "--port", str(self.ports["twilio"])], "listening"
+            "twilio", [PYTHON, "-m", "testkit.fakes.twilio_api", "--port", str(self.ports["twilio"])], "listening"
         )
         self.procs.start(
-            "smtp", [PYTHON, "-m", "tests.fakes.smtp_server", "--port", str(self.ports["smtp"])], "listening"
+            "smtp", [PYTHON, "-m", "testkit.fakes.smtp_server", "--port", str(self.ports["smtp"])], "listening"
         )
 
     # --- 3 and 4: pages at each size ---------------------------------------------------------------
@@ -560,7 +560,7 @@ class Bench:
         arrivals = {}
         while time.monotonic() < deadline:
             conn = http.client.HTTPConnection("127.0.0.1", self.ports["twilio"], timeout=10)
-            conn.request("GET", "/_bench/arrivals")
+            conn.request("GET", "/_fake/arrivals")
             for to, at in json.loads(conn.getresponse().read()):
                 arrivals.setdefault(to, at)
             conn.close()

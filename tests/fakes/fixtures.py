@@ -1,4 +1,4 @@
-"""Fixtures for the fake providers; registered in tests/conftest.py (`pytest_plugins`).
+"""Fixtures for the fake providers (testkit.fakes); registered in tests/conftest.py (`pytest_plugins`).
 
 `fake_twilio`: a fake Twilio REST API on 127.0.0.1 with settings pointing the real twilio
 library at it. `smtp_server`: aiosmtpd on 127.0.0.1 with EMAIL_BACKEND set to the two-phase
@@ -7,8 +7,8 @@ SMTP backend. Both are fresh per test.
 
 import pytest
 
-from tests.fakes.smtp_server import FakeSMTPServer
-from tests.fakes.twilio_api import FakeTwilioAPI
+from testkit.fakes.smtp_server import FakeSMTPServer
+from testkit.fakes.twilio_api import FakeTwilioAPI
 
 FAKE_TWILIO_FROM_NUMBER = "+15005550006"
 

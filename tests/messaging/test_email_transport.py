@@ -8,7 +8,7 @@ from django.utils import timezone
 from messaging import transports
 from messaging.email_backends import TwoPhaseSMTPBackend
 from messaging.transports import OutgoingMessage, TransportError
-from tests.fakes.smtp_server import _free_port
+from testkit.fakes.smtp_server import _free_port
 
 LEAD_EMAIL = "pat@example.org"
 

@@ -12,7 +12,7 @@ import pytest
 from messaging import transports
 from messaging.transports import OutgoingMessage, TransportError
 from messaging.twilio_client import reset_client_cache
-from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+from testkit.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def fake_twilio_process(settings):
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.twilio_api", "--port", "0"],
+        [sys.executable, "-m", "testkit.fakes.twilio_api", "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -177,7 +177,7 @@ def test_timeout_after_twilio_accepted_is_found_and_committed(fake_twilio, short
 
 def test_provider_down_is_temporary(settings):
     from messaging.twilio_client import reset_client_cache
-    from tests.fakes.smtp_server import _free_port
+    from testkit.fakes.smtp_server import _free_port
 
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "0" * 32, "token"
     settings.TWILIO_FROM_NUMBER = "+15005550006"

@@ -4,6 +4,8 @@
     GET  /2010-04-01/Accounts/{AccountSid}/Messages.json   list (To, From, DateSent[<>], PageSize, Page)
     GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json   fetch
     GET  /_fake/messages                                   accepted messages (JSON), for a separate process
+    GET  /_fake/arrivals                                   [[to, accepted_at], ...]: the wall-clock time (seconds)
+                                                           each was accepted, finer than date_created (benchmarks)
     POST /_fake/faults                                     fault injection (JSON body, see `FakeTwilioAPI.configure`)
     POST /_fake/reset                                      forget messages and faults
 
@@ -12,7 +14,7 @@ Twilio's magic test numbers fail as on the real test credentials: +15005550001 (
 out), +15005550009 (21614 not a mobile number).
 
 In-process: `with FakeTwilioAPI() as api: ... api.url` (tests/fakes/fixtures.py has the fixture).
-As a process (benchmarks, a real worker): `python -m tests.fakes.twilio_api --port 8765`; it prints
+As a process (benchmarks, a real worker): `python -m testkit.fakes.twilio_api --port 8765`; it prints
 "listening on http://127.0.0.1:8765" once ready. No Django here: it starts without settings.
 """
 
@@ -22,12 +24,13 @@ import datetime
 import email.utils
 import json
 import secrets
-import signal
 import sys
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from testkit.fakes.standalone import serve_until_signal
 
 DEFAULT_ACCOUNT_SID = "AC" + "f" * 32
 DEFAULT_AUTH_TOKEN = "fake-auth-token"
@@ -353,6 +356,8 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         if split.path == "/_fake/messages":
             return self._send_json(200, [_public(m) for m in self.fake.messages()])
+        if split.path == "/_fake/arrivals":
+            return self._send_json(200, [[m["to"], m["_created"]] for m in self.fake.messages()])
         kind, sid = self._route()
         if kind is None:
             return self._error(404, 20404)
@@ -456,20 +461,7 @@ def main(argv=None) -> int:
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
     args = parser.parse_args(argv)
     api = FakeTwilioAPI(args.host, args.port, account_sid=args.account_sid, auth_token=args.auth_token)
-    return serve_until_signal(api)
-
-
-def serve_until_signal(api: FakeTwilioAPI) -> int:
-    """Run `api` as a process of its own (benchmarks): print its URL, stop on SIGTERM or SIGINT."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    api.start()
-    print(f"listening on {api.url}", flush=True)
-    while not stop.wait(0.5):
-        pass
-    api.stop()
-    return 0
+    return serve_until_signal(api, address=lambda: api.url)
 
 
 if __name__ == "__main__":

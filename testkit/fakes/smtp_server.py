@@ -7,19 +7,20 @@
 Faults: `reject_recipient(addr, code=550)` refuses RCPT TO for an address; `temp_fail_next(n, code=421,
 stage="rcpt" | "mail" | "data")` answers the next n transactions with a temporary error at that stage
 ("data" = the reply to the final dot, i.e. after the client's commit point).
-Run alone: `python -m tests.fakes.smtp_server --port 8025`.
+Run alone: `python -m testkit.fakes.smtp_server --port 8025`.
 """
 
 import argparse
 import email
 import email.policy
-import signal
 import socket
 import sys
 import threading
 from collections import Counter
 
 from aiosmtpd.controller import Controller
+
+from testkit.fakes.standalone import serve_until_signal
 
 
 def _free_port(host: str) -> int:
@@ -162,15 +163,8 @@ def main(argv=None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    server = FakeSMTPServer(args.host, args.port).start()
-    print(f"listening on {server.host}:{server.port}", flush=True)
-    while not stop.wait(0.5):
-        pass
-    server.stop()
-    return 0
+    server = FakeSMTPServer(args.host, args.port)
+    return serve_until_signal(server, address=lambda: f"{server.host}:{server.port}")
 
 
 if __name__ == "__main__":
