@@ -1,10 +1,8 @@
 """The reports' filters: a week or a date range, and a team or rep among those the viewer may see."""
 
-import datetime as dt
-
 from django import forms
 
-from reports import selectors
+from reports.selectors.scope import may_filter_people, report_people_for, teams_visible_to
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"})
 SELECT = {"class": "form-select form-select-sm"}
@@ -23,10 +21,10 @@ class ReportFilterForm(forms.Form):
             del self.fields["date_from"], self.fields["date_to"]
         else:
             del self.fields["week"]
-        if selectors.may_filter_people(user):
-            self.fields["team"].queryset = selectors.teams_visible_to(user)
+        if may_filter_people(user):
+            self.fields["team"].queryset = teams_visible_to(user)
             self.fields["team"].widget.attrs.update(SELECT)
-            self.fields["rep"].queryset = selectors.report_people_for(user)
+            self.fields["rep"].queryset = report_people_for(user)
             self.fields["rep"].widget.attrs.update(SELECT)
             if user.is_superuser or user.role == "admin":
                 self.fields["team"].empty_label = "All teams"
@@ -45,7 +43,3 @@ class ReportFilterForm(forms.Form):
     def forbidden_choice(self) -> bool:
         """A team or rep the viewer may not see was asked for (the view answers 404)."""
         return any(name in self.errors for name in ("team", "rep"))
-
-
-def default_range(today: dt.date, weeks: int) -> tuple[dt.date, dt.date]:
-    return selectors.week_start_for(today) - dt.timedelta(weeks=weeks - 1), today

@@ -10,8 +10,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Role, User
-from reports import selectors
 from reports.models import ReportDelivery
+from reports.selectors.friday import friday_decorate, friday_report
+from reports.selectors.period import current_week_start, week_start_for
 
 logger = logging.getLogger(__name__)
 # Flagged leads listed in the email; the page has them all.
@@ -29,10 +30,10 @@ def _managers_to_email():
 
 def feedback_friday_email_build(*, manager: User, week_start: dt.date, now: dt.datetime) -> EmailMultiAlternatives:
     """The manager's Feedback Friday for their teams: per-rep totals and the flagged leads."""
-    report = selectors.friday_report(user=manager, week_start=week_start, now=now)
+    report = friday_report(user=manager, week_start=week_start, now=now)
     flagged = [
         lead
-        for lead in selectors.friday_decorate(report.leads[: EMAIL_LEAD_LIMIT * 5])
+        for lead in friday_decorate(report.leads[: EMAIL_LEAD_LIMIT * 5])
         if lead.left_behind or lead.overdue_tasks or lead.closed_early
     ][:EMAIL_LEAD_LIMIT]
     context = {
@@ -65,7 +66,7 @@ def feedback_friday_send(*, week: dt.date | None = None, now: dt.datetime | None
     Returns the number of emails sent.
     """
     now = now or timezone.now()
-    week_start = selectors.week_start_for(week) if week else selectors.current_week_start(now)
+    week_start = week_start_for(week) if week else current_week_start(now)
     sent = 0
     for manager in _managers_to_email():
         try:

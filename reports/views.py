@@ -1,4 +1,4 @@
-"""Report pages: thin views over reports.selectors, scoped to what the viewer may see."""
+"""Report pages: thin views over reports.selectors (one module per report), scoped to what the viewer may see."""
 
 import csv
 import datetime as dt
@@ -13,14 +13,27 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.models import Team, User
-from reports import selectors
-from reports.forms import ReportFilterForm, default_range
+from reports.forms import ReportFilterForm
+from reports.selectors.compliance import compliance_leads, compliance_report
+from reports.selectors.converts import converts_report
+from reports.selectors.coverage import coverage_report, never_touched_open_leads
+from reports.selectors.friday import FridayReport, friday_decorate, friday_lead_ids, friday_report, friday_rows
+from reports.selectors.period import (
+    leads_arrived_between,
+    org_today,
+    org_tz,
+    range_bounds,
+    recent_weeks,
+    week_start_for,
+)
+from reports.selectors.scope import drill_down_rep, report_scope
+from reports.selectors.speed import DEFAULT_SPEED_WEEKS, speed_report
 
 PAGE_SIZE = 50
 
 
 def render(request, template: str, context: dict):
-    context = {"org_timezone": selectors.org_tz().key, **context}
+    context = {"org_timezone": org_tz().key, **context}
     return django_render(request, template, context)
 
 
@@ -36,8 +49,7 @@ class Filters:
 
 def _filters(request, *, period: str, default_weeks: int | None = None) -> Filters:
     """Read the filter form; a team or rep the viewer may not see is a 404."""
-    params = request.GET.copy()
-    params.pop("page", None)
+    params = _params_without_page(request)
     form = ReportFilterForm(params or None, user=request.user, period=period)
     data = {}
     if form.is_bound:
@@ -45,32 +57,45 @@ def _filters(request, *, period: str, default_weeks: int | None = None) -> Filte
         if form.forbidden_choice:
             raise Http404("No such team or rep.")
         data = form.cleaned_data
-    today = timezone.localtime(timezone.now(), selectors.org_tz()).date()
+    today = org_today()
     start = end = week = None
     if period == "week":
-        week = selectors.week_start_for(data.get("week") or today)
+        week = week_start_for(data.get("week") or today)
     else:
         date_from, date_to = data.get("date_from"), data.get("date_to")
         if default_weeks and not date_from and not date_to:
-            date_from, date_to = default_range(today, default_weeks)
+            date_from, date_to = recent_weeks(today, default_weeks)
             if not form.is_bound:
                 form = ReportFilterForm(
                     initial={"date_from": date_from, "date_to": date_to}, user=request.user, period=period
                 )
-        start = selectors.day_start(date_from) if date_from else None
-        end = selectors.day_start(date_to + dt.timedelta(days=1)) if date_to else None
+        start, end = range_bounds(date_from, date_to)
     return Filters(form=form, team=data.get("team"), rep=data.get("rep"), start=start, end=end, week=week)
 
 
 def _scope(request, filters: Filters):
-    leads = selectors.report_scope(user=request.user, team=filters.team, rep=filters.rep)
-    return selectors.leads_arrived_between(leads, filters.start, filters.end)
+    leads = report_scope(user=request.user, team=filters.team, rep=filters.rep)
+    return leads_arrived_between(leads, filters.start, filters.end)
+
+
+def _params_without_page(request) -> QueryDict:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params
 
 
 def _query_without_page(request) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
+    return _params_without_page(request).urlencode()
+
+
+def _page(request, items):
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _friday_report(request) -> tuple[Filters, FridayReport]:
+    filters = _filters(request, period="week")
+    report = friday_report(user=request.user, week_start=filters.week, team=filters.team, rep=filters.rep)
+    return filters, report
 
 
 @require_GET
@@ -82,12 +107,10 @@ def index(request):
 @require_GET
 @login_required
 def friday(request):
-    filters = _filters(request, period="week")
-    report = selectors.friday_report(user=request.user, week_start=filters.week, team=filters.team, rep=filters.rep)
-    ids = selectors.friday_lead_ids(leads=report.scope, start=report.start, end=report.end)
-    page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = selectors.friday_decorate(
-        selectors.friday_rows(ids=list(page.object_list), start=report.start, end=report.end, now=timezone.now())
+    filters, report = _friday_report(request)
+    page = _page(request, friday_lead_ids(leads=report.scope, start=report.start, end=report.end))
+    page.object_list = friday_decorate(
+        friday_rows(ids=list(page.object_list), start=report.start, end=report.end, now=timezone.now())
     )
     chart = {
         "labels": [str(person) for person in report.reps],
@@ -145,19 +168,18 @@ FRIDAY_CSV_HEADER = [
 
 
 def _csv_time(value) -> str:
-    return timezone.localtime(value, selectors.org_tz()).strftime("%Y-%m-%d %H:%M") if value else ""
+    return timezone.localtime(value, org_tz()).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 @require_GET
 @login_required
 def friday_csv(request):
-    filters = _filters(request, period="week")
-    report = selectors.friday_report(user=request.user, week_start=filters.week, team=filters.team, rep=filters.rep)
+    _, report = _friday_report(request)
     writer = csv.writer(_Echo())
 
     def rows():
         yield writer.writerow(FRIDAY_CSV_HEADER)
-        for lead in selectors.friday_decorate(report.leads):
+        for lead in friday_decorate(report.leads):
             yield writer.writerow(
                 [
                     str(lead.owner),
@@ -191,15 +213,11 @@ def compliance(request):
     filters = _filters(request, period="range")
     leads = _scope(request, filters)
     now = timezone.now()
-    report = selectors.compliance_report(leads=leads, now=now)
-    drill_rep = drill_page = None
-    if filters.rep is not None:
-        drill_rep = filters.rep
-    elif request.GET.get("rep") and not selectors.may_filter_people(request.user):
-        drill_rep = request.user
+    report = compliance_report(leads=leads, now=now)
+    drill_rep = drill_down_rep(user=request.user, rep=filters.rep, rep_asked=bool(request.GET.get("rep")))
+    drill_page = None
     if drill_rep is not None:
-        drill = selectors.compliance_leads(leads=leads, rep=drill_rep, now=now)
-        drill_page = Paginator(drill, PAGE_SIZE).get_page(request.GET.get("page"))
+        drill_page = _page(request, compliance_leads(leads=leads, rep=drill_rep, now=now))
     chart = {
         "labels": [f"{row['nos']} no{'s' if row['nos'] > 1 else ''}" for row in report["give_up"]],
         "ours": [row["share"] or 0 for row in report["give_up"]],
@@ -224,8 +242,8 @@ def _seconds(value) -> float | None:
 @require_GET
 @login_required
 def speed(request):
-    filters = _filters(request, period="range", default_weeks=selectors.DEFAULT_SPEED_WEEKS)
-    report = selectors.speed_report(leads=_scope(request, filters))
+    filters = _filters(request, period="range", default_weeks=DEFAULT_SPEED_WEEKS)
+    report = speed_report(leads=_scope(request, filters))
     chart = {
         "labels": [f"{row['week']:%b %d}" if row["week"] else "" for row in report["by_week"]],
         "auto_median_hours": [_seconds(row["auto"]["median"]) for row in report["by_week"]],
@@ -240,8 +258,8 @@ def speed(request):
 def coverage(request):
     filters = _filters(request, period="range")
     leads = _scope(request, filters)
-    report = selectors.coverage_report(leads=leads)
-    page = Paginator(selectors.never_touched_open_leads(leads=leads), PAGE_SIZE).get_page(request.GET.get("page"))
+    report = coverage_report(leads=leads)
+    page = _page(request, never_touched_open_leads(leads=leads))
     chart = {
         "labels": ["≥ 1 attempt", "≥ 2 attempts", "≥ 5 attempts"],
         "shares": [report["ge1_pct"] or 0, report["ge2_pct"] or 0, report["ge5_pct"] or 0],
@@ -260,7 +278,7 @@ def coverage(request):
 @login_required
 def converts(request):
     filters = _filters(request, period="range")
-    report = selectors.converts_report(leads=_scope(request, filters))
+    report = converts_report(leads=_scope(request, filters))
     chart = {
         "labels": [row["label"] for row in report["by_response"]],
         "rates": [row["rate"] or 0 for row in report["by_response"]],

@@ -6,7 +6,8 @@ import time_machine
 
 from cadences.models import Channel, Outcome
 from leads.models import LeadStatus
-from reports import selectors
+from reports.selectors.compliance import compliance_report
+from reports.selectors.scope import report_scope
 from tests import factories
 from tests.reports.conftest import at, attempt, automated, make_lead, scheduled
 
@@ -50,7 +51,7 @@ def given_up(rep, teammate, other_rep):
 
 
 def test_give_up_distribution_and_per_rep_counts(rep, teammate, manager, given_up):
-    report = selectors.compliance_report(leads=selectors.report_scope(user=manager), now=NOW)
+    report = compliance_report(leads=report_scope(user=manager), now=NOW)
     # Given up in North: Alice's 7 closed + 1 abandoned, Bob's 1 = 9; 8 of them heard a no.
     assert report["given_up_total"] == 9
     assert report["given_up_with_no"] == 8

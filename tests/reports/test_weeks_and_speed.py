@@ -5,7 +5,12 @@ import time_machine
 
 from cadences.models import Channel
 from leads.models import LeadStatus
-from reports import selectors
+from reports.selectors.coverage import coverage_report
+from reports.selectors.friday import friday_report
+from reports.selectors.percentiles import percentile
+from reports.selectors.period import day_start, leads_arrived_between, org_tz, week_bounds
+from reports.selectors.scope import report_scope
+from reports.selectors.speed import speed_report
 from tests.reports.conftest import at, attempt, automated, make_lead
 
 
@@ -19,10 +24,10 @@ from tests.reports.conftest import at, attempt, automated, make_lead
     ],
 )
 def test_week_length_across_dst(settings, day, hours):
-    start, end = selectors.week_bounds(day)
+    start, end = week_bounds(day)
     assert (end - start) == dt.timedelta(hours=hours)
-    assert start.astimezone(selectors.org_tz()).time() == dt.time(0, 0)
-    assert end.astimezone(selectors.org_tz()).time() == dt.time(0, 0)
+    assert start.astimezone(org_tz()).time() == dt.time(0, 0)
+    assert end.astimezone(org_tz()).time() == dt.time(0, 0)
 
 
 def test_week_boundary_after_dst_change_is_local_midnight(rep, manager):
@@ -31,8 +36,8 @@ def test_week_boundary_after_dst_change_is_local_midnight(rep, manager):
     monday = make_lead(rep, "2026-11-02 00:30", status=LeadStatus.NEW)
     assert late_sunday.created_at == dt.datetime(2026, 11, 2, 4, 30, tzinfo=dt.UTC)
     now = at("2026-11-06 16:00")
-    before = selectors.friday_report(user=manager, week_start=dt.date(2026, 10, 26), now=now)
-    after = selectors.friday_report(user=manager, week_start=dt.date(2026, 11, 2), now=now)
+    before = friday_report(user=manager, week_start=dt.date(2026, 10, 26), now=now)
+    after = friday_report(user=manager, week_start=dt.date(2026, 11, 2), now=now)
     assert before.totals["received"] == 1 and after.totals["received"] == 1
     assert [lead.pk for lead in before.leads if lead.created_at >= before.start] == [late_sunday.pk]
     assert monday.pk in {lead.pk for lead in after.leads}
@@ -41,11 +46,11 @@ def test_week_boundary_after_dst_change_is_local_midnight(rep, manager):
 
 def test_percentile_interpolates_like_percentile_cont():
     values = [1, 2, 3, 4, 10]
-    assert selectors.percentile(values, 0.5) == 3
-    assert selectors.percentile(values, 0.9) == pytest.approx(7.6)
-    assert selectors.percentile([5], 0.9) == 5
-    assert selectors.percentile([], 0.5) is None
-    assert selectors.percentile([1, 2, 3, 4], 0.5) == 2.5
+    assert percentile(values, 0.5) == 3
+    assert percentile(values, 0.9) == pytest.approx(7.6)
+    assert percentile([5], 0.9) == 5
+    assert percentile([], 0.5) is None
+    assert percentile([1, 2, 3, 4], 0.5) == 2.5
 
 
 @pytest.fixture
@@ -73,10 +78,8 @@ def speed_data(rep, teammate, other_rep, web_source):
 
 
 def test_speed_medians_p90_and_shares(rep, speed_data):
-    leads = selectors.leads_arrived_between(
-        selectors.report_scope(user=rep), selectors.day_start(dt.date(2026, 6, 1)), None
-    )
-    report = selectors.speed_report(leads=leads)
+    leads = leads_arrived_between(report_scope(user=rep), day_start(dt.date(2026, 6, 1)), None)
+    report = speed_report(leads=leads)
     overall = report["overall"]
     assert overall["leads"] == 6
     assert overall["auto"]["median"] == dt.timedelta(minutes=3)
@@ -99,12 +102,12 @@ def test_speed_medians_p90_and_shares(rep, speed_data):
 def test_auto_responder_only_lead_is_an_automated_first_touch_not_human(rep):
     lead = make_lead(rep, "2026-06-01 09:00", status=LeadStatus.NEW)
     automated(lead, "2026-06-01 09:00:10", channel=Channel.SMS)
-    report = selectors.speed_report(leads=selectors.report_scope(user=rep))
+    report = speed_report(leads=report_scope(user=rep))
     overall = report["overall"]
     assert overall["auto"]["median"] == dt.timedelta(seconds=10)
     assert overall["call"]["n"] == 0 and overall["human_touched"] == 0
     assert (overall["human_5m"], overall["any_5m"]) == (0, 1)
-    coverage = selectors.coverage_report(leads=selectors.report_scope(user=rep))
+    coverage = coverage_report(leads=report_scope(user=rep))
     assert (coverage["ge1"], coverage["automated_only"], coverage["never"]) == (0, 1, 0)
 
 
