@@ -1,6 +1,8 @@
 """Shared fixtures: the people of two teams (healthchecks' alice/bob/charlie pattern) and services."""
 
 import pytest
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from accounts.models import Role
@@ -10,19 +12,29 @@ from tests.services import REDIS_URL, redis_available, require
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
+TEST_SETTINGS = "leadfollow.settings_test"
+
+
+def pytest_configure(config):
+    # DJANGO_SETTINGS_MODULE in the environment outranks pyproject's: say so instead of failing oddly.
+    if settings.SETTINGS_MODULE != TEST_SETTINGS:
+        raise pytest.UsageError(
+            f"The tests run on {TEST_SETTINGS}, not {settings.SETTINGS_MODULE}: unset DJANGO_SETTINGS_MODULE."
+        )
+
 
 @pytest.fixture(autouse=True)
-def _celery_eager():
-    """In-process tests run tasks inline; tests with a real worker use their own process."""
-    celery_app.conf.task_always_eager = True
+def _cache_empty():
+    """The test settings' in-memory cache starts empty in every test (API throttle counts live there)."""
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _celery_producer_inline():
+    """A real-worker test points this process's Celery producer at its worker (tests/worker.py):
+    the next test gets the test settings' inline producer back."""
     yield
-    celery_app.conf.task_always_eager = False
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    # PBKDF2's deliberate slowness is for production; factories hash a password per user.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    celery_app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
 
 
 @pytest.fixture(autouse=True)

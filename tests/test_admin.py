@@ -33,10 +33,9 @@ def test_every_project_model_is_registered_in_admin():
 
 
 @pytest.fixture
-def superuser(db, settings):
+def superuser(db):
     from tests.factories import UserFactory
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("seed_demo", stdout=io.StringIO())  # rows for the changelists and change pages
     return UserFactory(username="root", is_staff=True, is_superuser=True)
 

@@ -23,9 +23,7 @@ def counts():
 
 
 @pytest.fixture
-def demo(db, capsys, settings):
-    # A fast hasher: the production one costs ~0.4 s per demo user, and the behaviour is the same.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def demo(db, capsys):
     call_command("seed_demo")
     return capsys.readouterr().out
 

@@ -119,3 +119,31 @@ def test_embedded_defaults_use_sqlite_and_the_filesystem_broker(tmp_path):
     result = run(["-c", code], tmp_path, DATABASE_URL=None, REDIS_URL=None, CELERY_BROKER_URL=None)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://"]
+
+
+def test_the_suite_runs_on_the_test_settings():
+    from django.conf import settings
+
+    from leadfollow.celery import app as celery_app
+
+    assert settings.SETTINGS_MODULE == "leadfollow.settings_test"
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert settings.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    assert settings.CELERY_TASK_ALWAYS_EAGER and celery_app.conf.task_always_eager
+
+
+def test_a_real_worker_runs_the_production_settings(tmp_path):
+    """pytest exports the test settings' name: the processes the tests start must not inherit it
+    (an eager worker would run nothing from the broker; gunicorn workers would not share a cache)."""
+    from tests.worker import CeleryWorker
+
+    env = {**CeleryWorker(redis_url="redis://127.0.0.1:6379/0").env, "LEADFOLLOW_VAR_DIR": str(tmp_path / "var")}
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SETTINGS_MODULE, s.CELERY_TASK_ALWAYS_EAGER, s.PASSWORD_HASHERS[0].rsplit('.', 1)[-1])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["leadfollow.settings", "False", "PBKDF2PasswordHasher"]

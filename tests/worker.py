@@ -25,6 +25,12 @@ def database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def product_environ() -> dict:
+    """This process's environment for a child that runs the product (worker, beat, gunicorn): the
+    production-like settings, not the suite's that pytest exported (leadfollow.settings_test)."""
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "leadfollow.settings"}
+
+
 class CeleryWorker:
     """Start/kill/restart `celery worker` in its own process group; point this process's producer at it."""
 
@@ -33,7 +39,7 @@ class CeleryWorker:
         self.redis_url = redis_url
         self.concurrency = concurrency
         self.env = {
-            **os.environ,
+            **product_environ(),
             "DATABASE_URL": database_url(),
             "REDIS_URL": redis_url,
             "CELERY_BROKER_URL": redis_url,

@@ -1,18 +1,6 @@
 import pytest
-from django.core.cache import cache
 
 from leads.services import lead_source_issue_api_key
-
-
-@pytest.fixture(autouse=True)
-def _private_throttle_cache(settings):
-    """The throttle counts in the cache: each test gets an empty in-memory one, never the shared file cache."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests-api-throttle"}
-    }
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -5,12 +5,6 @@ from django.test.utils import CaptureQueriesContext
 from tests.factories import LeadFactory
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """The people fixtures set passwords: the production hasher would make each one take a second."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def alice_lead(rep):
     """A lead owned by Alice (North)."""

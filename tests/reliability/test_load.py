@@ -25,7 +25,7 @@ from django.db.models import Count
 from leads.models import Lead
 from leads.services import lead_source_issue_api_key
 from tests.reliability.conftest import free_port, scaled
-from tests.worker import ROOT, database_url, wait_until
+from tests.worker import ROOT, database_url, product_environ, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -52,7 +52,7 @@ class Gunicorn:
         self.redis_url = redis_url
         self.log_path = tmp_path / "gunicorn.log"
         self.env = {
-            **os.environ,
+            **product_environ(),
             "DATABASE_URL": database_url(),
             "REDIS_URL": redis_url,
             "CELERY_BROKER_URL": redis_url,

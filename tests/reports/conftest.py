@@ -3,20 +3,11 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from cadences.models import Channel, Outcome, TouchStatus
 from leads.models import LeadStatus
 from tests import factories
 
 NY = ZoneInfo("America/New_York")
-
-
-@pytest.fixture(autouse=True)
-def _org_timezone(settings):
-    settings.TIME_ZONE = "America/New_York"
-    settings.MIN_ATTEMPTS_BEFORE_CLOSE = 5
-    settings.ABANDONED_AFTER_DAYS = 14
 
 
 def at(text: str) -> dt.datetime:

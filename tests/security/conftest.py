@@ -6,7 +6,6 @@ Every lead has a distinctive name, so a page that leaks one is caught by a plain
 from types import SimpleNamespace
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from leads.models import ImportJob
@@ -18,17 +17,6 @@ from tests import factories
 ALICE_LEAD = "Aurelianna Quistgaard"
 BOB_LEAD = "Bartholomea Vinterlund"
 CHARLIE_LEAD = "Cassiopeia Wrenholt"
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(settings):
-    """API throttle counts live in the cache: each test gets an empty in-memory one, never the shared file cache."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests-security"}
-    }
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _lead(owner, full_name, phone):
