@@ -194,7 +194,7 @@ class Bench:
             "TWILIO_AUTH_TOKEN": "fake-auth-token",
             "TWILIO_FROM_NUMBER": "+15005550006",
             "TWILIO_API_BASE_URL": f"http://127.0.0.1:{self.ports['twilio']}",
-            "EMAIL_BACKEND": "messaging.email_backends.TwoPhaseSMTPBackend",
+            "EMAIL_BACKEND": "messaging.providers.smtp.TwoPhaseSMTPBackend",
             "EMAIL_HOST": "127.0.0.1",
             "EMAIL_PORT": str(self.ports["smtp"]),
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports['web']}",

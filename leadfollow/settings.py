@@ -220,8 +220,8 @@ EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.filebased.EmailBackend"
     if DEBUG
-    # Two-phase SMTP: the touch is marked sent before the server may accept (messaging/email_backends.py).
-    else "messaging.email_backends.TwoPhaseSMTPBackend",
+    # Two-phase SMTP: the touch is marked sent before the server may accept (messaging/providers/smtp.py).
+    else "messaging.providers.smtp.TwoPhaseSMTPBackend",
 )
 EMAIL_FILE_PATH = str(VAR_DIR / "sent-emails")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")

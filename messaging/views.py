@@ -3,8 +3,8 @@ from django.shortcuts import render
 
 from accounts.decorators import role_required
 from accounts.models import Role
+from messaging.providers.twilio_sms import twilio_configured
 from messaging.selectors import outbox_messages_visible_to
-from messaging.twilio_client import twilio_configured
 
 OUTBOX_PAGE_SIZE = 50
 

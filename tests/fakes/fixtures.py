@@ -15,7 +15,7 @@ FAKE_TWILIO_FROM_NUMBER = "+15005550006"
 
 @pytest.fixture
 def fake_twilio(settings):
-    from messaging.twilio_client import reset_client_cache
+    from messaging.providers.twilio_sms import reset_client_cache
 
     api = FakeTwilioAPI().start()
     settings.TWILIO_ACCOUNT_SID = api.account_sid
@@ -34,7 +34,7 @@ def fake_twilio(settings):
 @pytest.fixture
 def smtp_server(settings):
     server = FakeSMTPServer().start()
-    settings.EMAIL_BACKEND = "messaging.email_backends.TwoPhaseSMTPBackend"
+    settings.EMAIL_BACKEND = "messaging.providers.smtp.TwoPhaseSMTPBackend"
     settings.EMAIL_HOST = server.host
     settings.EMAIL_PORT = server.port
     settings.EMAIL_HOST_USER = ""
@@ -59,7 +59,7 @@ def worker_env(postgres, redis_url, fake_twilio, smtp_server, settings):
         "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
         "TWILIO_FROM_NUMBER": settings.TWILIO_FROM_NUMBER,
         "TWILIO_API_BASE_URL": fake_twilio.url,
-        "EMAIL_BACKEND": "messaging.email_backends.TwoPhaseSMTPBackend",
+        "EMAIL_BACKEND": "messaging.providers.smtp.TwoPhaseSMTPBackend",
         "EMAIL_HOST": smtp_server.host,
         "EMAIL_PORT": str(smtp_server.port),
         "DISPATCH_LEASE_SECONDS": "3",

@@ -6,7 +6,7 @@ from django.core.mail import get_connection
 from django.utils import timezone
 
 from messaging import transports
-from messaging.email_backends import TwoPhaseSMTPBackend
+from messaging.providers.smtp import TwoPhaseSMTPBackend
 from messaging.transports import OutgoingMessage, TransportError
 from testkit.fakes.smtp_server import _free_port
 
@@ -192,7 +192,7 @@ def test_worker_killed_at_the_commit_point_delivers_nothing(smtp_server, tmp_pat
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "leadfollow.settings",
         "LEADFOLLOW_VAR_DIR": str(tmp_path),
-        "EMAIL_BACKEND": "messaging.email_backends.TwoPhaseSMTPBackend",
+        "EMAIL_BACKEND": "messaging.providers.smtp.TwoPhaseSMTPBackend",
         "EMAIL_HOST": smtp_server.host,
         "EMAIL_PORT": str(smtp_server.port),
     }
@@ -206,7 +206,7 @@ def test_worker_killed_at_the_commit_point_delivers_nothing(smtp_server, tmp_pat
 
 
 def test_server_down_is_temporary(settings):
-    settings.EMAIL_BACKEND = "messaging.email_backends.TwoPhaseSMTPBackend"
+    settings.EMAIL_BACKEND = "messaging.providers.smtp.TwoPhaseSMTPBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _free_port("127.0.0.1"), 2
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     commit = CommitPoint()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from messaging import transports
+from messaging.providers.twilio_sms import reset_client_cache
 from messaging.transports import OutgoingMessage, TransportError
-from messaging.twilio_client import reset_client_cache
 from testkit.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from messaging import transports
 from messaging.models import Message
+from messaging.providers.twilio_sms import twilio_client
 from messaging.transports import OutgoingMessage, TransportError
-from messaging.twilio_client import twilio_client
 from tests import factories
 
 LEAD_PHONE = "+14155550123"
@@ -176,7 +176,7 @@ def test_timeout_after_twilio_accepted_is_found_and_committed(fake_twilio, short
 
 
 def test_provider_down_is_temporary(settings):
-    from messaging.twilio_client import reset_client_cache
+    from messaging.providers.twilio_sms import reset_client_cache
     from testkit.fakes.smtp_server import _free_port
 
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "0" * 32, "token"

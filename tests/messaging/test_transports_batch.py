@@ -39,7 +39,7 @@ def test_smtp_sessions_disable_nagle(smtp_server):
 
     from django.core.mail import get_connection
 
-    backend = get_connection("messaging.email_backends.TwoPhaseSMTPBackend")
+    backend = get_connection("messaging.providers.smtp.TwoPhaseSMTPBackend")
     assert backend.open()
     try:
         assert backend.connection.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)

@@ -1,35 +1,49 @@
-"""SMTP with a commit point inside the SMTP transaction, for exactly-once automated email.
+"""Email: SMTP with a commit point inside the SMTP transaction, and any other Django email backend.
 
 RFC 5321 §4.1.1.4: a server takes responsibility for a message only when it has acknowledged the
 end-of-data indicator ("<CRLF>.<CRLF>"). Everything before that is revocable: if the client closes
 the connection first, the server discards the message. `TwoPhaseSMTPBackend.send_with_commit_point`
-uses that window:
+(the production default EMAIL_BACKEND) uses that window:
 
 1. connect (+ STARTTLS/login as configured), EHLO, MAIL FROM, RCPT TO for every recipient, DATA;
 2. send the whole dot-stuffed message, but NOT the final ".";
 3. call `commit_point()`, which durably marks the touch as sent and returns True
    (False: the dispatcher lost its claim);
-4. False or an exception: close the socket abruptly (no final dot, no QUIT) -> the server discards it;
-   True: send ".", read the reply. 250 = accepted.
+4. False or an exception: close the socket abruptly (no final dot, no QUIT) -> the server discards it
+   and TransportError(code="claim_lost") is raised; True: send ".", read the reply. 250 = accepted.
 
 So a worker killed before step 3 completes leaves no delivered mail (the kernel closes its socket
 mid-DATA), and one killed after it leaves the database already saying "sent". The residual window is
 the server's reply to the final dot: if the connection dies after the dot went out but before the
 reply arrived, the outcome is unknown (the classic RFC 1047 duplicate problem); that is reported as a
 permanent TransportError with code "outcome_unknown" so that it is never re-sent (at most once).
+
+Email through any other backend (locmem, console, filebased, anymail): `commit_point()` first, then
+`backend.send_messages()`. A crash between the two loses that email: at most once, never twice.
+
+`batch()` keeps one SMTP session open for a batch of sends; the commit point stays per message.
 """
 
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
 import re
 import smtplib
 import socket
 import struct
-from collections.abc import Callable
+import threading
+from collections.abc import Iterator
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend
-from django.core.mail.message import EmailMessage, sanitize_address
+from django.core.mail.message import BadHeaderError, EmailMessage, sanitize_address
 
-from messaging.transports import TransportError
+from messaging.providers.base import CommitPoint, OutgoingMessage, ProviderResult, TransportError, claim_lost
+
+logger = logging.getLogger(__name__)
 
 # RFC 5321 §4.5.2 transparency: a line starting with "." gets another ".".
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -62,7 +76,7 @@ class TwoPhaseSMTPBackend(EmailBackend):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return opened
 
-    def send_with_commit_point(self, email_message: EmailMessage, commit_point: Callable[[], bool]) -> str:
+    def send_with_commit_point(self, email_message: EmailMessage, commit_point: CommitPoint) -> str:
         """Send one message, calling `commit_point()` after the data and before the final dot.
 
         Returns the server's reply text to the final dot (often with its queue id). Raises
@@ -129,7 +143,7 @@ class TwoPhaseSMTPBackend(EmailBackend):
             raise
         if not committed:
             self._drop_connection()
-            raise TransportError("claim lost", permanent=False, code="claim_lost")
+            raise claim_lost()
 
         try:
             connection.send(b".\r\n")
@@ -169,3 +183,96 @@ class TwoPhaseSMTPBackend(EmailBackend):
             except OSError:
                 pass
             setattr(self, attr, None)
+
+
+# --- Sending: the two-phase backend or any other, in a batch or alone --------------------------------
+
+
+_batch = threading.local()
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Send a batch of messages over one provider session: one SMTP connection for all its emails
+    instead of a connect/EHLO/QUIT per message. A connection that fails is dropped and the next
+    send opens a new one; the commit-point semantics are the same per message."""
+    _batch.active, _batch.email_backend = True, None
+    try:
+        yield
+    finally:
+        backend, _batch.email_backend, _batch.active = _batch.email_backend, None, False
+        if backend is not None:
+            try:
+                backend.close()
+            except Exception:  # closing a dead session must not fail a finished batch
+                logger.warning("could not close the SMTP session cleanly", exc_info=True)
+
+
+def _email_backend():
+    """The batch's backend (kept open between sends), or a fresh one outside a batch."""
+    if not getattr(_batch, "active", False):
+        return get_connection(fail_silently=False)
+    if _batch.email_backend is None:
+        _batch.email_backend = get_connection(fail_silently=False)
+    backend = _batch.email_backend
+    if getattr(backend, "connection", True) is None:
+        try:
+            backend.open()  # opened here, so each send reuses it instead of closing it
+        except Exception:  # the send reopens it and reports the error as a TransportError
+            logger.debug("SMTP open failed; the send will report it", exc_info=True)
+    return backend
+
+
+def build_email(message: OutgoingMessage) -> EmailMultiAlternatives:
+    headers = dict(message.headers)
+    if message.message_id:
+        headers["Message-ID"] = message.message_id
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to],
+        headers=headers,
+    )
+    if message.html_body:
+        email.attach_alternative(message.html_body, "text/html")
+    return email
+
+
+def send(message: OutgoingMessage, *, commit_point: CommitPoint) -> ProviderResult:
+    email = build_email(message)
+    try:
+        email.message()  # header injection and encoding problems surface here, before any commit
+    except (BadHeaderError, ValueError) as exc:
+        raise TransportError(f"invalid email: {exc}", permanent=True, code="invalid_message")
+
+    backend = _email_backend()
+    if isinstance(backend, TwoPhaseSMTPBackend):
+        reply = backend.send_with_commit_point(email, commit_point)
+        return ProviderResult(provider_message_id=message.message_id or reply[:200], status="sent")
+
+    # Any other backend has no commit point of its own: commit first (at most once across a crash).
+    if not commit_point():
+        raise claim_lost()
+    try:
+        backend.send_messages([email])
+    except Exception as exc:
+        # anymail raises AnymailRecipientsRefused / AnymailAPIError; SMTP errors are OSErrors.
+        permanent = type(exc).__name__ == "AnymailRecipientsRefused"
+        raise TransportError(
+            f"email backend error: {exc}"[:500],
+            permanent=permanent,
+            code="hard_bounce" if permanent else "email_backend",
+            after_commit=True,
+        )
+    anymail_status = getattr(email, "anymail_status", None)
+    provider_id = (
+        getattr(anymail_status, "message_id", None) or message.message_id or email.extra_headers.get("Message-ID", "")
+    )
+    return ProviderResult(provider_message_id=str(provider_id)[:200], status="sent")
+
+
+def lookup_sent(message: OutgoingMessage, *, since: datetime.datetime) -> ProviderResult | None:
+    """Always None: two-phase SMTP never accepted an unfinished send; other backends cannot be asked,
+    and their commit point came before the send."""
+    return None
