@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "messaging",
     "reports",
     "today",
+    # The project as an app: periodic schedules synced into django-celery-beat (leadfollow/schedules.py).
+    "leadfollow",
 ]
 
 MIDDLEWARE = [

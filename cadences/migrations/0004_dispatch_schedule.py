@@ -1,27 +1,10 @@
-"""The periodic dispatch schedule, kept in django-celery-beat's tables (editable in the admin)."""
+"""Created the dispatch and reconcile periodic tasks ("Send automated touches that are due",
+"Settle touches left in 'sending' by a dead worker"). They are declared in code now
+(leadfollow/schedules.py) and synced after every migrate and by `manage.py sync_schedules`, so
+this migration does nothing, in either direction. It stays because migrations are history:
+databases that applied it, and 0005, refer to it."""
 
 from django.db import migrations
-
-SCHEDULES = [
-    # (task name, every N seconds, description)
-    ("cadences.dispatch_due", 5, "Send automated touches that are due"),
-    ("cadences.reconcile_stuck", 60, "Settle touches left in 'sending' by a dead worker"),
-]
-
-
-def create_schedules(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    for task, seconds, description in SCHEDULES:
-        interval, _ = IntervalSchedule.objects.get_or_create(every=seconds, period="seconds")
-        PeriodicTask.objects.get_or_create(
-            name=description, defaults={"task": task, "interval": interval, "enabled": True}
-        )
-
-
-def remove_schedules(apps, schema_editor):
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    PeriodicTask.objects.filter(task__in=[task for task, _, _ in SCHEDULES]).delete()
 
 
 class Migration(migrations.Migration):
@@ -30,4 +13,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(create_schedules, remove_schedules)]
+    operations = []

@@ -1,9 +1,8 @@
 """Beat started twice by mistake: two real `celery beat` processes (DatabaseScheduler, the 5 s
-dispatch schedule from the data migration) against the same database and broker, with a worker,
+dispatch schedule of leadfollow/schedules.py) against the same database and broker, with a worker,
 while touches keep falling due. Each is sent once: claims are taken with FOR UPDATE SKIP LOCKED
 and a fresh token, so two dispatchers never claim the same row."""
 
-import importlib
 import os
 import signal
 import subprocess
@@ -11,8 +10,8 @@ import sys
 import time
 
 import pytest
-from django.apps import apps
 
+from leadfollow.schedules import schedules_sync
 from tests.reliability.conftest import all_sent, assert_each_sent_exactly_once, delivered, make_due_touches, scaled
 from tests.worker import ROOT, wait_until
 
@@ -64,9 +63,9 @@ class Beat:
 
 @pytest.fixture
 def beat_schedule():
-    """The periodic tasks come from a data migration; transactional tests flush them: put them back."""
-    migration = importlib.import_module("cadences.migrations.0004_dispatch_schedule")
-    migration.create_schedules(apps, None)
+    """The beats read the periodic tasks from the database: post_migrate puts them back after each
+    flush of a transactional test; sync here too so this test does not lean on that."""
+    schedules_sync()
 
 
 def test_two_beats_by_mistake_do_not_double_send(
