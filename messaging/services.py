@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from cadences.models import Channel, Touch, TouchStatus
 from leads.models import Lead, LeadEvent, LeadSource
 from leads.timeline import lead_event_add
+from messaging import transports
 from messaging.models import Message, OptOut
 
 log = logging.getLogger(__name__)
@@ -310,8 +311,6 @@ def rep_alert_new_lead(*, lead_id: int) -> dict:
 
     Never raises: an alert that cannot go out is logged, the lead is already safe.
     """
-    from messaging import transports
-
     sent = {"email": False, "sms": False}
     lead = Lead.objects.select_related("owner", "source").filter(pk=lead_id).first()
     if lead is None or lead.owner is None:
