@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from cadences.models import Cadence, Enrollment, TouchStatus
@@ -37,7 +38,7 @@ def _respond(request, lead, action, *args, success: str):
         if request.htmx:
             response = _panel(request, lead, status=400)
             response.content = response.content.replace(
-                b"<!--error-->", f'<div class="alert alert-danger py-1">{message}</div>'.encode()
+                b"<!--error-->", format_html('<div class="alert alert-danger py-1">{}</div>', message).encode()
             )
             return response
         messages.error(request, message)

@@ -78,9 +78,9 @@ def _back(request):
 
 
 def _bad_request(request, message: str):
-    if request.htmx:
-        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
-    messages.error(request, message)
+    # htmx shows the 400's text on the page (today.html); a plain form post also flashes it for the next one.
+    if not request.htmx:
+        messages.error(request, message)
     return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
 

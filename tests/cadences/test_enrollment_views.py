@@ -1,8 +1,11 @@
 """The lead page's cadence panel: start, pause, resume, end — for whoever may see the lead, 404 for others."""
 
-import pytest
+from unittest import mock
 
-from cadences.models import Enrollment, TouchStatus
+import pytest
+from django.core.exceptions import ValidationError
+
+from cadences.models import Enrollment, Touch, TouchStatus
 from cadences.services import enrollment_start
 from tests.factories import LeadFactory
 
@@ -16,6 +19,10 @@ def post(client, name, lead, **data):
     return client.post(f"/enrollments/lead/{lead.pk}/{name}/", data, HTTP_HX_REQUEST="true")
 
 
+def statuses(touch_ids):
+    return set(Touch.objects.filter(pk__in=touch_ids).values_list("status", flat=True))
+
+
 def test_owner_starts_pauses_resumes_and_ends_a_cadence(client_for, rep, lead, reference_cadence):
     client = client_for(rep)
     response = client.get(f"/enrollments/lead/{lead.pk}/")
@@ -23,16 +30,24 @@ def test_owner_starts_pauses_resumes_and_ends_a_cadence(client_for, rep, lead, r
     response = post(client, "start", lead, cadence=reference_cadence.pk)
     assert response.status_code == 200 and reference_cadence.name.encode() in response.content
     enrollment = Enrollment.objects.get(lead=lead)
-    assert post(client, "pause", lead).status_code == 200
+    to_do = list(enrollment.touches.filter(status=TouchStatus.SCHEDULED).values_list("pk", flat=True))
+    assert to_do
+    response = post(client, "pause", lead)
+    assert response.status_code == 200 and b"Resume" in response.content
     enrollment.refresh_from_db()
     assert enrollment.state == "paused"
-    assert post(client, "resume", lead).status_code == 200
+    assert statuses(to_do) == {TouchStatus.PAUSED}
+    response = post(client, "resume", lead)
+    assert response.status_code == 200 and b"Pause" in response.content
     enrollment.refresh_from_db()
     assert enrollment.state == "active"
-    assert post(client, "exit", lead).status_code == 200
+    assert statuses(to_do) == {TouchStatus.SCHEDULED}
+    response = post(client, "exit", lead)
+    assert response.status_code == 200 and b"Start cadence" in response.content
     enrollment.refresh_from_db()
     assert enrollment.state == "exited"
     assert not enrollment.touches.filter(status=TouchStatus.SCHEDULED).exists()
+    assert statuses(to_do) == {TouchStatus.CANCELLED}
 
 
 def test_starting_twice_is_a_clear_error_and_changes_nothing(client_for, rep, lead, reference_cadence):
@@ -59,8 +74,22 @@ def test_people_who_cannot_see_the_lead_get_404(request, client_for, lead, refer
 
 
 def test_manager_of_the_team_may_pause(client_for, manager, lead, reference_cadence):
-    enrollment_start(lead=lead, cadence=reference_cadence)
+    enrollment = enrollment_start(lead=lead, cadence=reference_cadence)
+    to_do = list(enrollment.touches.filter(status=TouchStatus.SCHEDULED).values_list("pk", flat=True))
     assert post(client_for(manager), "pause", lead).status_code == 200
+    enrollment.refresh_from_db()
+    assert enrollment.state == "paused"
+    assert to_do and statuses(to_do) == {TouchStatus.PAUSED}
+
+
+def test_an_error_message_is_escaped_in_the_panel(client_for, rep, lead, reference_cadence):
+    enrollment_start(lead=lead, cadence=reference_cadence)
+    refusal = ValidationError("<script>alert('x')</script> & more")
+    with mock.patch("cadences.enrollment_views.enrollment_pause", side_effect=refusal):
+        response = post(client_for(rep), "pause", lead)
+    assert response.status_code == 400
+    assert b"<script>" not in response.content
+    assert b"&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in response.content
 
 
 def test_anonymous_is_sent_to_login(client, lead):
