@@ -37,6 +37,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # The security suite alone: permission matrix, CSRF, login throttling, history, bandit, API fuzzing, bad input.
 security: $(STAMP)

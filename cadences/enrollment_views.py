@@ -8,8 +8,9 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from cadences.models import Cadence, Enrollment, TouchStatus
-from cadences.services import RUNNING, enrollment_exit, enrollment_pause, enrollment_resume, enrollment_start
+from cadences.services import RUNNING, enrollment_exit, enrollment_pause, enrollment_resume
 from leads.selectors import lead_get_for
+from reactions.cadence import cadence_start
 
 
 def _panel(request, lead, *, status=200):
@@ -62,7 +63,7 @@ def lead_enrollment_start(request, lead_id):
     return _respond(
         request,
         lead,
-        lambda: enrollment_start(lead=lead, cadence=cadence, by=request.user),
+        lambda: cadence_start(lead=lead, cadence=cadence, by=request.user),
         success=f"{lead} started {cadence}.",
     )
 

@@ -1,4 +1,4 @@
-"""Reads for the cadence editor: lists, a cadence's active steps, its day-by-day timeline."""
+"""Reads on cadences: the editor's lists, a cadence's active steps, its day-by-day timeline, a lead's upcoming touches."""
 
 from dataclasses import dataclass, field
 
@@ -6,7 +6,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from cadences.models import Cadence, CadenceStep, Enrollment, Touch
+from cadences.models import Cadence, CadenceStep, Enrollment, Touch, TouchStatus
 
 
 def _count_subquery(queryset, outer_field: str = "cadence") -> Coalesce:
@@ -123,3 +123,12 @@ def source_rules_summary(cadence: Cadence) -> str:
     if not parts:
         return "No rules: enrolled by hand only"
     return " · ".join(parts)
+
+
+def touches_upcoming_for_lead(*, lead, limit: int = 50) -> list[Touch]:
+    """The lead's scheduled touches, soonest first."""
+    return list(
+        Touch.objects.filter(lead=lead, status=TouchStatus.SCHEDULED)
+        .select_related("assigned_to", "step")
+        .order_by("due_at", "id")[:limit]
+    )

@@ -26,6 +26,7 @@ from cadences.models import (
 )
 from cadences.scheduling import ScheduleRules, allowed_moment, step_due_at
 from leads.models import Lead, LeadEvent, LeadStatus
+from leads.selectors import leads_visible_to, users_assignable_by
 from leads.timeline import lead_event_add
 
 RUNNING = (Enrollment.State.ACTIVE, Enrollment.State.PAUSED)
@@ -64,7 +65,7 @@ def cadence_pick_for_lead(*, lead: Lead) -> Cadence | None:
     return best or Cadence.objects.filter(active=True, is_default=True).first()
 
 
-def _skip_reason(lead: Lead, channel: str, automated: bool) -> str:
+def consent_skip_reason(lead: Lead, channel: str, automated: bool) -> str:
     """Why an automated touch cannot go to this lead at all ("" if it can)."""
     if not automated:
         return ""
@@ -90,7 +91,7 @@ def enrollment_start(*, lead: Lead, cadence: Cadence, by=None, at: dt.datetime |
 
     Creates one Touch per active step, due per cadences.scheduling. Automated touches the lead
     cannot receive (no address, opted out) are created as skipped, so reports show the gap.
-    Touches due now are handed to the workers when the transaction commits.
+    The touches due at once are for the caller to hand to the workers (reactions.cadence_start).
     """
     if not cadence.active:
         raise ValidationError({"cadence": ["This cadence is not active."]})
@@ -110,7 +111,7 @@ def enrollment_start(*, lead: Lead, cadence: Cadence, by=None, at: dt.datetime |
             if step.day == 0 and step.send_hour is None and not cadence.instant_response:
                 continue
             automated = step.automated and step.channel in AUTOMATABLE_CHANNELS
-            reason = _skip_reason(lead, step.channel, automated)
+            reason = consent_skip_reason(lead, step.channel, automated)
             touches.append(
                 Touch(
                     lead=lead,
@@ -139,22 +140,7 @@ def enrollment_start(*, lead: Lead, cadence: Cadence, by=None, at: dt.datetime |
             actor=by,
             at=timezone.now(),
         )
-        now = timezone.now()
-        due_now = [t.pk for t in touches if t.automated and t.status == TouchStatus.SCHEDULED and t.due_at <= now]
-        if due_now:
-            from messaging.tasks import touches_send_now
-
-            # The instant auto-responder goes out as soon as the lead is committed, not at the next tick.
-            transaction.on_commit(lambda: touches_send_now.delay(due_now))
     return enrollment
-
-
-def enrollment_start_for_new_lead(*, lead: Lead, by=None) -> Enrollment | None:
-    """Enrol a just-created lead in the cadence its rules pick, counting days from its arrival."""
-    cadence = cadence_pick_for_lead(lead=lead)
-    if cadence is None:
-        return None
-    return enrollment_start(lead=lead, cadence=cadence, by=by, at=lead.created_at)
 
 
 def enrollment_pause(*, enrollment: Enrollment, by=None) -> Enrollment:
@@ -263,8 +249,6 @@ def touch_label(touch: Touch) -> str:
 
 
 def touch_may_be_worked_by(*, touch: Touch, user) -> bool:
-    from leads.selectors import leads_visible_to
-
     if user.is_superuser or user.is_admin_role:
         return True
     if touch.assigned_to_id == user.pk:
@@ -272,11 +256,12 @@ def touch_may_be_worked_by(*, touch: Touch, user) -> bool:
     return user.is_manager and leads_visible_to(user).filter(pk=touch.lead_id).exists()
 
 
-def touch_complete(*, touch: Touch, outcome: str, by, note: str = "") -> Touch:
-    """Log the outcome of a manual touch: the rep's one click.
+def touch_mark_done(*, touch: Touch, outcome: str, by, note: str = "") -> Touch:
+    """Complete a manual touch with its outcome: the task is done, the attempt (and a "no") counted,
+    the lead's first response set, a new lead moved to working, a timeline line written.
 
-    Completes the task, counts the attempt (and a "no"), sets the lead's first response,
-    moves the lead's status, and ends the cadence on a reply or an appointment.
+    What the outcome decides next (an appointment, a reply ending the cadence) is
+    reactions.outcomes.touch_complete, the rep's one click, which calls this first.
     """
     if outcome not in Outcome.values:
         raise ValidationError({"outcome": [f"Unknown outcome {outcome!r}."]})
@@ -284,8 +269,6 @@ def touch_complete(*, touch: Touch, outcome: str, by, note: str = "") -> Touch:
         raise ValidationError({"note": ["Keep notes under 5000 characters."]})
     if not touch_may_be_worked_by(touch=touch, user=by):
         raise PermissionDenied("This task belongs to someone else.")
-    from leads.services import lead_status_change
-
     now = timezone.now()
     with transaction.atomic():
         updated = (
@@ -323,13 +306,6 @@ def touch_complete(*, touch: Touch, outcome: str, by, note: str = "") -> Touch:
             at=now,
             data={"touch": touch.pk, "outcome": outcome, "channel": touch.channel},
         )
-        lead.refresh_from_db()
-        if outcome == Outcome.APPOINTMENT and lead.is_open:
-            lead_status_change(lead=lead, status=LeadStatus.APPOINTMENT, by=by)
-        elif outcome == Outcome.REPLIED:
-            enrollment_exit(lead=lead, reason="replied", by=by)
-        else:
-            enrollment_complete_if_done(enrollment_id=touch.enrollment_id)
     return touch
 
 
@@ -352,8 +328,6 @@ def touch_snooze(*, touch: Touch, until: dt.datetime, by) -> Touch:
 
 
 def touch_reassign(*, touch: Touch, to, by) -> Touch:
-    from leads.selectors import users_assignable_by
-
     if not (by.is_manager or by.is_admin_role):
         raise PermissionDenied("Only managers reassign tasks.")
     if not users_assignable_by(by).filter(pk=to.pk).exists():
@@ -361,3 +335,21 @@ def touch_reassign(*, touch: Touch, to, by) -> Touch:
     Touch.objects.open_tasks().filter(pk=touch.pk).update(assigned_to=to)
     touch.assigned_to = to
     return touch
+
+
+def touches_due_now(*, enrollment: Enrollment, now: dt.datetime | None = None) -> list[int]:
+    """Ids of the enrollment's automated touches already due (a new lead's instant response)."""
+    return list(
+        Touch.objects.due_automated(now or timezone.now()).filter(enrollment=enrollment).values_list("id", flat=True)
+    )
+
+
+def touches_reassign_for_lead(*, lead: Lead, to) -> int:
+    """The lead's open tasks follow it to its new owner."""
+    return Touch.objects.open_tasks().filter(lead=lead).update(assigned_to=to)
+
+
+def cadence_rows_move(*, from_lead: Lead, to_lead: Lead) -> None:
+    """A merge: the duplicate's touches and enrollments move to the lead it is folded into."""
+    Touch.objects.filter(lead=from_lead).update(lead=to_lead)
+    Enrollment.objects.filter(lead=from_lead).update(lead=to_lead)

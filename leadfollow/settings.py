@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "leads",
     "cadences",
     "messaging",
+    "intake",
     "reports",
     "today",
     # The project as an app: periodic schedules synced into django-celery-beat (leadfollow/schedules.py).

@@ -10,8 +10,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("leads/", include("leads.urls")),
     # Who changed what: /leads/<pk>/history/ (managers, admins) and /cadences/<pk>/history/ (admins).
-    path("", include("leads.history_urls")),
-    path("api/", include("leads.api_urls")),
+    path("", include("leads.history.urls")),
+    path("api/", include("intake.api_urls")),
     path("cadences/", include("cadences.urls")),
     path("enrollments/", include("cadences.enrollment_urls")),
     path("outbox/", include("messaging.urls")),

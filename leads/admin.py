@@ -4,7 +4,7 @@ from django.db import models
 from simple_history.admin import SimpleHistoryAdmin
 
 from leads.models import Contact, IdempotencyRecord, ImportJob, Lead, LeadEvent, LeadSource
-from leads.services import lead_source_issue_api_key, lead_source_revoke_api_key
+from leads.services.api_keys import lead_source_issue_api_key, lead_source_revoke_api_key
 
 
 @admin.register(Lead)

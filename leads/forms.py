@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import Role
 from leads.models import Lead, LeadSource, LeadStatus
 from leads.selectors import users_assignable_by, users_visible_to
-from leads.services import lead_clean_input
+from leads.services.intake import lead_clean_input
 
 
 @cache

@@ -111,17 +111,6 @@ def lead_timeline(*, lead: Lead, limit: int | None = 100) -> list[LeadEvent]:
     return list(events if limit is None else events[: limit + 1])
 
 
-def lead_upcoming_touches(*, lead: Lead, limit: int = 50):
-    """The lead's scheduled touches, soonest first."""
-    from cadences.models import Touch, TouchStatus
-
-    return list(
-        Touch.objects.filter(lead=lead, status=TouchStatus.SCHEDULED)
-        .select_related("assigned_to", "step")
-        .order_by("due_at", "id")[:limit]
-    )
-
-
 def leads_merge_candidates(*, user: User, lead: Lead, q: str = "", limit: int = 20) -> list[Lead]:
     """Leads `user` may fold into `lead`: by "#id" or a search; with no query, leads with the same name."""
     visible = leads_visible_to(user).exclude(pk=lead.pk).select_related("owner", "source")

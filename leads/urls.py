@@ -12,6 +12,6 @@ urlpatterns = [
     path("<int:pk>/status/", views.lead_status, name="status"),
     path("<int:pk>/assign/", views.lead_assign, name="assign"),
     path("<int:pk>/merge/", views.lead_merge, name="merge"),
-    # Manager/admin CSV import: routes in leads/import_urls.py (same "leads" namespace).
-    path("import/", include("leads.import_urls")),
+    # Manager/admin CSV import: routes in intake/import_urls.py (same "leads" namespace).
+    path("import/", include("intake.import_urls")),
 ]

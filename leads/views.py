@@ -18,7 +18,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.decorators import managers_and_admins, role_required
 from accounts.models import Role
-from leads import services
+from cadences.selectors import touches_upcoming_for_lead
 from leads.forms import (
     SERVICE_FIELD_MAP,
     AssignForm,
@@ -34,11 +34,12 @@ from leads.forms import (
 from leads.selectors import (
     lead_get_for,
     lead_timeline,
-    lead_upcoming_touches,
     leads_merge_candidates,
     leads_search,
     leads_visible_to,
 )
+from leads.services import lifecycle as lead_lifecycle
+from reactions import intake, lifecycle, merge
 
 any_role = role_required(Role.REP, Role.MANAGER, Role.ADMIN)
 
@@ -63,7 +64,7 @@ def lead_intake(request):
     form = LeadIntakeForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            result = services.lead_intake(**form.intake_kwargs())
+            result = intake.lead_intake(**form.intake_kwargs())
         except ValidationError as exc:
             add_service_errors(form, exc, SERVICE_FIELD_MAP)
         else:
@@ -106,7 +107,7 @@ def _render_detail(request, lead, *, note_form=None, status_form=None):
     minimum = settings.MIN_ATTEMPTS_BEFORE_CLOSE
     context = {
         **_timeline_context(request, lead, note_form=note_form),
-        "touches": lead_upcoming_touches(lead=lead),
+        "touches": touches_upcoming_for_lead(lead=lead),
         "local_time": _lead_local_time(lead),
         "min_attempts": minimum,
         "attempts_percent": min(100, int(100 * lead.attempt_count / minimum)) if minimum else 100,
@@ -129,7 +130,7 @@ def lead_note_add(request, pk):
     saved = False
     if form.is_valid():
         try:
-            services.lead_note_add(lead=lead, by=request.user, text=form.cleaned_data["text"])
+            lead_lifecycle.lead_note_add(lead=lead, by=request.user, text=form.cleaned_data["text"])
             saved = True
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -149,7 +150,7 @@ def lead_edit(request, pk):
     form = LeadEditForm(request.POST or None, lead=lead)
     if request.method == "POST" and form.is_valid():
         try:
-            services.lead_update(lead=lead, by=request.user, **form.update_kwargs())
+            lead_lifecycle.lead_update(lead=lead, by=request.user, **form.update_kwargs())
         except ValidationError as exc:
             add_service_errors(form, exc, SERVICE_FIELD_MAP)
         else:
@@ -165,7 +166,7 @@ def lead_status(request, pk):
     form = StatusForm(request.POST, user=request.user)
     if form.is_valid():
         try:
-            services.lead_status_change(lead=lead, by=request.user, **form.change_kwargs())
+            lifecycle.lead_status_change(lead=lead, by=request.user, **form.change_kwargs())
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -180,7 +181,7 @@ def lead_assign(request, pk):
     form = AssignForm(request.POST or None, user=request.user, initial={"owner": lead.owner_id})
     if request.method == "POST" and form.is_valid():
         try:
-            services.lead_assign(lead=lead, owner=form.cleaned_data["owner"], by=request.user)
+            lifecycle.lead_assign(lead=lead, owner=form.cleaned_data["owner"], by=request.user)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -200,7 +201,7 @@ def lead_merge(request, pk):
         duplicate = lead_get_for(request.user, form.cleaned_data["duplicate"])
         name = duplicate.full_name
         try:
-            services.lead_merge(primary=lead, duplicate=duplicate, by=request.user)
+            merge.lead_merge(primary=lead, duplicate=duplicate, by=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("leads:merge", pk=lead.pk)

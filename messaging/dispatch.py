@@ -41,6 +41,7 @@ sent twice; the lease is many times the transports' timeouts.
 import datetime as dt
 import logging
 import uuid
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -51,11 +52,18 @@ from django.utils import timezone
 from cadences.models import Channel, Touch, TouchStatus
 from cadences.rendering import render_text
 from cadences.scheduling import Window
-from cadences.services import enrollment_complete_if_done, schedule_rules_for, task_create, touch_label
+from cadences.services import (
+    consent_skip_reason,
+    enrollment_complete_if_done,
+    schedule_rules_for,
+    task_create,
+    touch_label,
+)
 from leads.models import Lead, LeadEvent
 from leads.timeline import lead_event_add
 from messaging import transports
 from messaging.models import Message
+from messaging.unsubscribe import unsubscribe_url
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +139,6 @@ def outgoing_message_for(touch: Touch) -> transports.OutgoingMessage:
     if touch.channel == Channel.SMS:
         return transports.OutgoingMessage(channel="sms", to=lead.phone, body=body, touch_id=touch.pk, lead_id=lead.pk)
     subject = render_text(step.subject if step else "", lead=lead, rep=rep) or f"Following up, {lead.first_name}"
-    from messaging.unsubscribe import unsubscribe_url
-
     link = unsubscribe_url(lead=lead)
     footer = (
         f"\n\n--\n{rep.get_full_name() if rep else settings.ORGANIZATION_NAME}\n"
@@ -156,9 +162,7 @@ def outgoing_message_for(touch: Touch) -> transports.OutgoingMessage:
 
 
 def _consent_problem(touch: Touch) -> str:
-    from cadences.services import _skip_reason
-
-    return _skip_reason(touch.lead, touch.channel, True)
+    return consent_skip_reason(touch.lead, touch.channel, True)
 
 
 def _quiet_until(touch: Touch, now: dt.datetime) -> dt.datetime | None:
@@ -166,8 +170,6 @@ def _quiet_until(touch: Touch, now: dt.datetime) -> dt.datetime | None:
     if touch.channel != Channel.SMS:
         return None
     rules = schedule_rules_for(lead=touch.lead)
-    from zoneinfo import ZoneInfo
-
     window = Window(ZoneInfo(rules.lead_tz), rules.contact_start_hour, rules.contact_end_hour)
     return None if window.contains(now) else window.next_open(now)
 
@@ -307,9 +309,7 @@ def touch_fail_permanently(*, touch: Touch, code: str, reason: str) -> None:
         else:
             Lead.objects.filter(pk=lead.pk).update(sms_unusable=True)
             fix = "SMS failed (number cannot receive texts): call instead or fix the number"
-        from cadences.models import Touch as T
-
-        T.objects.filter(lead=lead, channel=Channel.SMS, automated=True, status=TouchStatus.SCHEDULED).update(
+        Touch.objects.filter(lead=lead, channel=Channel.SMS, automated=True, status=TouchStatus.SCHEDULED).update(
             status=TouchStatus.SKIPPED, failure_reason=reason[:500]
         )
     else:

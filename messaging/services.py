@@ -7,17 +7,17 @@ signal and the new-lead alert task. Every change that matters to a rep lands on 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from cadences.models import Channel, Touch, TouchStatus
-from leads.models import Lead, LeadEvent, LeadSource
+from cadences.services import enrollment_exit, touch_label
+from leads.models import Lead, LeadEvent
 from leads.timeline import lead_event_add
 from messaging import transports
+from messaging.dispatch import touch_fail_permanently
 from messaging.models import Message, OptOut
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,6 @@ def sms_opt_out(*, lead: Lead, source: str) -> bool:
 
     Returns False (and changes nothing) if the lead had already opted out.
     """
-    from cadences.services import enrollment_exit
-
     with transaction.atomic():
         changed = Lead.objects.filter(pk=lead.pk, sms_opt_out=False).update(sms_opt_out=True)
         lead.sms_opt_out = True
@@ -138,84 +136,44 @@ def _skip_scheduled_emails(lead: Lead, *, reason: str) -> int:
     ).update(status=TouchStatus.SKIPPED, failure_reason=reason)
 
 
-# --- Inbound SMS ----------------------------------------------------------------------------------------
+# --- Inbound SMS (the whole reaction is reactions.inbound_sms.inbound_sms_receive) --------------------------
 
 
-@dataclass(frozen=True)
-class InboundResult:
-    message: Message | None
-    reply: str  # text to answer with in TwiML ("" = no reply)
-    duplicate: bool = False
+def inbound_sms_seen(sid: str) -> bool:
+    return bool(sid) and Message.objects.filter(direction=Message.Direction.INBOUND, provider_message_id=sid).exists()
 
 
-def inbound_sms_receive(*, sid: str, from_number: str, to_number: str, body: str) -> InboundResult:
-    """Handle one inbound SMS from Twilio, once per MessageSid.
-
-    1. Insert the Message first: the partial unique constraint on inbound provider ids makes a
-       redelivered webhook (or a concurrent duplicate) fail here, and it rolls back untouched.
-    2. Find the lead by number (latest open, else latest); a number we do not know becomes a new
-       lead through lead_intake (unless it only says STOP: nobody to stop texting).
-    3. Keywords change consent; any other text is a reply: the cadence exits, the rep gets an
-       urgent call task and a notification.
-    """
-    keyword = keyword_of(body)
-    reply = help_text() if keyword == "HELP" else ""
-    if sid and Message.objects.filter(direction=Message.Direction.INBOUND, provider_message_id=sid).exists():
-        return InboundResult(message=None, reply=reply, duplicate=True)
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                direction=Message.Direction.INBOUND,
-                channel="sms",
-                to=to_number[:254],
-                sender=from_number[:254],
-                body=body,
-                provider_message_id=sid[:200],
-                status=Message.Status.RECEIVED,
-            )
-            lead = lead_for_phone(from_number)
-            created = False
-            if lead is None and keyword == "":
-                lead, created = _lead_from_sms(from_number, body)
-            if lead is not None:
-                message.lead = lead
-                message.save(update_fields=["lead"])
-                _event(lead, LeadEvent.Kind.MESSAGE_IN, f"SMS received: {body}", message=message.pk, sid=sid)
-                _inbound_effects(lead, keyword=keyword, new_lead=created)
-    except IntegrityError:
-        return InboundResult(message=None, reply=reply, duplicate=True)
-    return InboundResult(message=message, reply=reply)
+def inbound_sms_store(*, sid: str, from_number: str, to_number: str, body: str) -> Message:
+    """The received text as a Message. A redelivered webhook (or a concurrent duplicate) meets the
+    partial unique constraint on inbound provider ids here: IntegrityError, and its transaction rolls back."""
+    return Message.objects.create(
+        direction=Message.Direction.INBOUND,
+        channel="sms",
+        to=to_number[:254],
+        sender=from_number[:254],
+        body=body,
+        provider_message_id=sid[:200],
+        status=Message.Status.RECEIVED,
+    )
 
 
-def _lead_from_sms(phone: str, body: str) -> tuple[Lead | None, bool]:
-    from leads.services import lead_intake
+def inbound_sms_attach(*, message: Message, lead: Lead) -> None:
+    """File the received text under its lead, with a timeline line."""
+    message.lead = lead
+    message.save(update_fields=["lead"])
+    _event(
+        lead,
+        LeadEvent.Kind.MESSAGE_IN,
+        f"SMS received: {message.body}",
+        message=message.pk,
+        sid=message.provider_message_id,
+    )
 
-    source, _ = LeadSource.objects.get_or_create(name="SMS")
-    try:
-        result = lead_intake(first_name="SMS", phone=phone, source=source, via="sms", interest=body[:1000])
-    except ValidationError as exc:
-        log.warning("inbound SMS from %r: cannot create a lead (%s)", phone, exc)
-        return None, False
-    return result.lead, result.created
 
-
-def _inbound_effects(lead: Lead, *, keyword: str, new_lead: bool) -> None:
-    from cadences.services import enrollment_exit, task_create
-    from leads.services import notify
-
-    if keyword == "STOP":
-        sms_opt_out(lead=lead, source="SMS keyword STOP")
-        return
-    if keyword == "START":
-        sms_opt_in(lead=lead, source="SMS keyword START")
-        return
-    if keyword == "HELP":
-        return
-    if not new_lead:
-        # A new lead's first text is its inquiry: its cadence has just begun and stays.
-        enrollment_exit(lead=lead, reason="replied")
-    task_create(lead=lead, title="Reply received — call now", channel=Channel.CALL, urgent=True)
-    notify(user=lead.owner, lead=lead, text=f"{lead.full_name} replied by SMS — call now")
+def message_rows_move(*, from_lead: Lead, to_lead: Lead) -> None:
+    """A merge: the duplicate's messages and consent records move to the lead it is folded into."""
+    Message.objects.filter(lead=from_lead).update(lead=to_lead)
+    OptOut.objects.filter(lead=from_lead).update(lead=to_lead)
 
 
 # --- Delivery states ----------------------------------------------------------------------------------
@@ -227,9 +185,6 @@ def message_status_record(*, sid: str, status: str, error_code: str = "") -> boo
     Only forward moves count (queued < sent < delivered/undelivered/failed), so late or repeated
     callbacks change nothing. Returns False for an unknown sid or a stale/unknown status.
     """
-    from cadences.services import touch_label
-    from messaging.dispatch import touch_fail_permanently
-
     new = TWILIO_STATUS_MAP.get((status or "").lower())
     if not sid or new is None:
         return False
@@ -338,13 +293,3 @@ def rep_alert_new_lead(*, lead_id: int) -> dict:
         except Exception:
             log.exception("new-lead alert SMS to %s failed (lead %s)", rep.phone, lead.pk)
     return sent
-
-
-def rep_alert_new_lead_enqueue(*, lead_id: int) -> None:
-    """on_commit callback of lead intake: queue the alert; a broker outage must not break intake."""
-    from messaging.tasks import rep_alert_new_lead_task
-
-    try:
-        rep_alert_new_lead_task.delay(lead_id)
-    except Exception:
-        log.exception("could not queue the new-lead alert for lead %s", lead_id)

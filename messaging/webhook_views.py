@@ -1,7 +1,7 @@
 """Provider webhooks (Twilio inbound SMS and status callbacks) and the one-click unsubscribe page.
 
 No login and no CSRF: Twilio proves itself with X-Twilio-Signature, an unsubscribe link with its
-signed token. Writes happen in messaging/services.py.
+signed token. Writes happen in messaging/services.py and reactions/inbound_sms.py.
 """
 
 import logging
@@ -17,6 +17,7 @@ from twilio.request_validator import RequestValidator
 from leads.models import Lead
 from messaging import services
 from messaging.unsubscribe import lead_id_from_unsubscribe_token
+from reactions.inbound_sms import inbound_sms_receive
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def twilio_inbound_sms(request):
     if not twilio_signature_valid(request):
         log.warning("inbound SMS webhook with a bad or missing signature from %s", request.META.get("REMOTE_ADDR"))
         return HttpResponseForbidden("invalid signature")
-    result = services.inbound_sms_receive(
+    result = inbound_sms_receive(
         sid=request.POST.get("MessageSid", "") or request.POST.get("SmsSid", ""),
         from_number=request.POST.get("From", ""),
         to_number=request.POST.get("To", ""),

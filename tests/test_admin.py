@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from leads.models import LeadSource
-from leads.services import lead_source_for_api_key, lead_source_issue_api_key
+from leads.services.api_keys import lead_source_for_api_key, lead_source_issue_api_key
 
 PROJECT_APPS = ("accounts", "leads", "cadences", "messaging", "reports")
 

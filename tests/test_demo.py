@@ -12,7 +12,7 @@ from accounts.models import Notification, Role, Team, User
 from leads.management.commands.seed_demo import DEMO_API_KEY, DEMO_PASSWORD
 from leads.models import Contact, Lead, LeadEvent, LeadSource, LeadStatus
 from leads.selectors import leads_visible_to
-from leads.services import lead_source_for_api_key
+from leads.services.api_keys import lead_source_for_api_key
 
 
 def counts():

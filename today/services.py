@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from leads.models import Contact, Lead, LeadEvent, LeadSource
-from leads.services import lead_intake
 from leads.timeline import lead_event_add
+from reactions.intake import lead_intake
 
 REFERRAL_SOURCE_NAME = "Referral"
 

@@ -13,9 +13,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import managers_and_admins
-from cadences.services import touch_complete, touch_reassign, touch_snooze
+from cadences.services import touch_reassign, touch_snooze
 from leads.forms import LeadIntakeForm
 from leads.selectors import users_assignable_by
+from reactions.outcomes import touch_complete
 from today import selectors, services
 from today.forms import OutcomeForm, ReassignForm, ReferralCallForm, SnoozeForm
 

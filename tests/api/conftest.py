@@ -1,6 +1,6 @@
 import pytest
 
-from leads.services import lead_source_issue_api_key
+from leads.services.api_keys import lead_source_issue_api_key
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from leads.models import IdempotencyRecord, Lead, LeadEvent
-from leads.services import lead_source_issue_api_key, lead_source_revoke_api_key
+from leads.services.api_keys import lead_source_issue_api_key, lead_source_revoke_api_key
 from tests.factories import LeadSourceFactory
 
 URL = "/api/leads/"

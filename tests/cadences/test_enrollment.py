@@ -16,10 +16,11 @@ from cadences.services import (
     enrollment_pause,
     enrollment_resume,
     enrollment_start,
-    touch_complete,
 )
 from leads.models import LeadStatus
-from leads.services import lead_intake, lead_status_change
+from reactions.intake import lead_intake
+from reactions.lifecycle import lead_status_change
+from reactions.outcomes import touch_complete
 from tests.factories import CadenceFactory, CadenceStepFactory, LeadFactory
 
 REFERENCE_PLAN = {

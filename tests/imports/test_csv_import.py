@@ -4,7 +4,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from leads import imports
+from intake import imports
 from leads.models import ImportJob, Lead, LeadEvent
 from tests.factories import LeadFactory, LeadSourceFactory, UserFactory
 

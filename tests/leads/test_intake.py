@@ -5,7 +5,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import Notification
 from leads.models import Lead, LeadEvent, LeadStatus
-from leads.services import lead_intake, lead_merge, lead_status_change
+from reactions.intake import lead_intake
+from reactions.lifecycle import lead_status_change
+from reactions.merge import lead_merge
 from tests.factories import LeadEventFactory, LeadFactory, UserFactory
 
 

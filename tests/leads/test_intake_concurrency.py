@@ -6,7 +6,7 @@ import pytest
 from django.db import connections
 
 from leads.models import Lead, LeadEvent
-from leads.services import lead_intake
+from reactions.intake import lead_intake
 
 THREADS = 8
 

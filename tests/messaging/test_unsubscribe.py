@@ -151,7 +151,7 @@ def test_other_tracking_events_change_nothing(lead, event_type):
 def test_new_lead_alerts_rep_by_email_and_sms_on_commit(
     web_source, rep, django_capture_on_commit_callbacks, mailoutbox
 ):
-    from leads.services import lead_intake
+    from reactions.intake import lead_intake
 
     rep.email, rep.phone = "alice@leadfollow.example", "+13125550100"
     rep.save()
@@ -168,7 +168,7 @@ def test_new_lead_alerts_rep_by_email_and_sms_on_commit(
 
 @pytest.mark.django_db
 def test_rep_without_phone_gets_email_only(web_source, rep, django_capture_on_commit_callbacks, mailoutbox):
-    from leads.services import lead_intake
+    from reactions.intake import lead_intake
 
     rep.phone = ""
     rep.save()
@@ -180,8 +180,8 @@ def test_rep_without_phone_gets_email_only(web_source, rep, django_capture_on_co
 
 @pytest.mark.django_db
 def test_alert_failures_never_break_intake(web_source, rep, django_capture_on_commit_callbacks, monkeypatch):
-    from leads.services import lead_intake
     from messaging import transports
+    from reactions.intake import lead_intake
 
     def boom(*args, **kwargs):
         raise ConnectionRefusedError("SMTP down")
@@ -197,8 +197,8 @@ def test_alert_failures_never_break_intake(web_source, rep, django_capture_on_co
 
 @pytest.mark.django_db
 def test_broker_outage_never_breaks_intake(web_source, rep, django_capture_on_commit_callbacks, monkeypatch):
-    from leads.services import lead_intake
     from messaging.tasks import rep_alert_new_lead_task
+    from reactions.intake import lead_intake
 
     def down(*args, **kwargs):
         raise OSError("broker unreachable")
@@ -211,7 +211,7 @@ def test_broker_outage_never_breaks_intake(web_source, rep, django_capture_on_co
 
 @pytest.mark.django_db
 def test_existing_lead_inquiry_sends_no_alert(web_source, rep, django_capture_on_commit_callbacks, mailoutbox):
-    from leads.services import lead_intake
+    from reactions.intake import lead_intake
 
     lead_intake(first_name="Dana", phone="+12125551234", source=web_source, via="form")
     with django_capture_on_commit_callbacks(execute=True):

@@ -245,7 +245,7 @@ def test_duplicate_unknown_number_creates_one_lead(client):
 @pytest.mark.django_db(transaction=True)
 def test_duplicate_race_on_the_unique_constraint_rolls_back_cleanly(rep):
     """The first check misses (a concurrent delivery): the constraint stops the second one."""
-    from messaging import services
+    from reactions import inbound_sms as services
 
     lead = LeadFactory(owner=rep, phone=LEAD_PHONE)
     sid = "SM" + "f" * 32

@@ -13,7 +13,7 @@ from schemathesis import GenerationMode
 
 from leadfollow.wsgi import application
 from leads.models import Lead, LeadEvent
-from leads.services import lead_source_issue_api_key
+from leads.services.api_keys import lead_source_issue_api_key
 
 # Per operation: valid bodies as the schema allows them (random strings: mostly refused by the
 # intake rules), the same with a real phone number (mostly created), and invalid requests.

@@ -13,9 +13,11 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leads import imports
+from intake import imports
 from leads.models import ImportJob, Lead, LeadEvent
-from leads.services import FIELD_LIMITS, lead_intake, lead_source_issue_api_key
+from leads.services.api_keys import lead_source_issue_api_key
+from leads.services.intake import FIELD_LIMITS
+from reactions.intake import lead_intake
 
 
 def fast(max_examples):

@@ -5,7 +5,7 @@ import hashlib
 import pytest
 
 from leads.models import Lead, LeadSource
-from leads.services import lead_source_issue_api_key, lead_source_revoke_api_key
+from leads.services.api_keys import lead_source_issue_api_key, lead_source_revoke_api_key
 
 API = "/api/leads/"
 

@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cadences.models import Cadence
-from leads import services
 from leads.models import Lead
+from leads.services import lifecycle as services
 
 from .conftest import ALICE_LEAD, CHARLIE_LEAD
 

@@ -15,10 +15,12 @@ from django.utils import timezone
 
 from accounts.models import Role, Team, User
 from cadences.models import Outcome, Touch, TouchStatus
-from cadences.services import touch_complete
 from leads.models import Contact, Lead, LeadEvent, LeadSource, LeadStatus
 from leads.phones import phone_normalize
-from leads.services import lead_intake, lead_source_issue_api_key, lead_status_change
+from leads.services.api_keys import lead_source_issue_api_key
+from reactions.intake import lead_intake
+from reactions.lifecycle import lead_status_change
+from reactions.outcomes import touch_complete
 
 DEMO_PASSWORD = "demo-password"
 DEMO_API_KEY = "lf_demo.website-demo-key"

@@ -24,7 +24,8 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from leads.models import IdempotencyRecord, LeadSource
-from leads.services import lead_intake, lead_source_for_api_key
+from leads.services.api_keys import lead_source_for_api_key
+from reactions.intake import lead_intake
 
 API_KEY_KEYWORD = "Api-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
@@ -83,7 +84,7 @@ class LeadSourceRateThrottle(SimpleRateThrottle):
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "leads.api.ApiKeyAuthentication"
+    target_class = "intake.api.ApiKeyAuthentication"
     name = "ApiKey"
 
     def get_security_definition(self, auto_schema):

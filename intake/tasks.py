@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from leads import imports
+from intake import imports
 
 
 @shared_task(name="leads.import_job_run")

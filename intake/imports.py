@@ -2,7 +2,7 @@
 
 Flow: `import_job_create` decodes the file, matches its header and counts its rows while the
 manager waits (so a wrong file is refused with nothing saved), stores the text in an ImportJob
-and enqueues `leads.tasks.import_job_run`. `import_job_run` feeds each row to `lead_intake`
+and enqueues `intake.tasks.import_job_run`. `import_job_run` feeds each row to `lead_intake`
 (via="csv"), so imported rows are deduplicated against open leads exactly like the form and
 the API; importing the same file twice creates nothing the second time.
 """
@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from leads.models import ImportJob, LeadSource
 from leads.selectors import users_assignable_by
-from leads.services import lead_intake
+from reactions.intake import lead_intake
 
 logger = logging.getLogger(__name__)
 
@@ -203,9 +203,7 @@ def import_job_create(
         total_rows=parsed.total_rows,
         warnings=parsed.warnings,
     )
-    from leads.tasks import import_job_run as import_job_run_task
-
-    import_job_run_task.delay_on_commit(job.pk)
+    _import_job_enqueue(job)
     return job
 
 
@@ -297,9 +295,7 @@ def import_job_retry(*, job: ImportJob) -> ImportJob:
     """Run a failed job again from where it stopped."""
     if job.status != ImportJob.Status.FAILED:
         raise ValidationError("Only a failed import can be run again.")
-    from leads.tasks import import_job_run as import_job_run_task
-
-    import_job_run_task.delay_on_commit(job.pk)
+    _import_job_enqueue(job)
     return job
 
 
@@ -337,3 +333,10 @@ def import_job_get_for(user: User, pk, *, with_content: bool = True) -> ImportJo
         return jobs.get(pk=pk)
     except (ImportJob.DoesNotExist, ValueError, TypeError):
         raise Http404("No such import.") from None
+
+
+def _import_job_enqueue(job: ImportJob) -> None:
+    # A Celery task enqueued from a service: intake.tasks imports this module, so the import waits until here.
+    from intake.tasks import import_job_run as import_job_run_task
+
+    import_job_run_task.delay_on_commit(job.pk)

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts.decorators import admins_only, managers_and_admins
 from cadences.models import Cadence, CadenceStep
-from leads.history import history_entries
+from leads.history.entries import history_entries
 from leads.models import Lead
 from leads.selectors import lead_get_for
 

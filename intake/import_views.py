@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import managers_and_admins
-from leads import imports
-from leads.import_forms import ImportUploadForm
+from intake import imports
+from intake.import_forms import ImportUploadForm
 
 RECENT_IMPORTS = 20
 ERRORS_SHOWN = 200

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import history_views
+from leads.history import views as history_views
 
 # Included at the site root: /leads/<pk>/history/ and /cadences/<pk>/history/.
 app_name = "history"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import import_views
+from intake import import_views
 
 # Included by leads/urls.py at /leads/import/ inside the "leads" namespace.
 urlpatterns = [

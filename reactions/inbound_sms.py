@@ -1,0 +1,88 @@
+"""A text message arrives from a lead (Twilio's inbound webhook)."""
+
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.services import notify
+from cadences.models import Channel
+from cadences.services import enrollment_exit, task_create
+from leads.models import Lead, LeadSource
+from messaging.models import Message
+from messaging.services import (
+    help_text,
+    inbound_sms_attach,
+    inbound_sms_seen,
+    inbound_sms_store,
+    keyword_of,
+    lead_for_phone,
+    sms_opt_in,
+    sms_opt_out,
+)
+from reactions.intake import lead_intake
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    message: Message | None
+    reply: str  # text to answer with in TwiML ("" = no reply)
+    duplicate: bool = False
+
+
+def inbound_sms_receive(*, sid: str, from_number: str, to_number: str, body: str) -> InboundResult:
+    """Handle one inbound SMS from Twilio, once per MessageSid.
+
+    1. Store the Message first: a redelivered webhook (or a concurrent duplicate) fails on the
+       unique inbound provider id, and everything rolls back untouched.
+    2. Find the lead by number (latest open, else latest); a number we do not know becomes a new
+       lead through lead_intake (unless it only says STOP: nobody to stop texting).
+    3. Keywords change consent; any other text is a reply: the cadence exits, the rep gets an
+       urgent call task and a notification.
+    """
+    keyword = keyword_of(body)
+    reply = help_text() if keyword == "HELP" else ""
+    if inbound_sms_seen(sid):
+        return InboundResult(message=None, reply=reply, duplicate=True)
+    try:
+        with transaction.atomic():
+            message = inbound_sms_store(sid=sid, from_number=from_number, to_number=to_number, body=body)
+            lead = lead_for_phone(from_number)
+            created = False
+            if lead is None and keyword == "":
+                lead, created = _lead_from_sms(from_number, body)
+            if lead is not None:
+                inbound_sms_attach(message=message, lead=lead)
+                _effects(lead, keyword=keyword, new_lead=created)
+    except IntegrityError:
+        return InboundResult(message=None, reply=reply, duplicate=True)
+    return InboundResult(message=message, reply=reply)
+
+
+def _lead_from_sms(phone: str, body: str) -> tuple[Lead | None, bool]:
+    source, _ = LeadSource.objects.get_or_create(name="SMS")
+    try:
+        result = lead_intake(first_name="SMS", phone=phone, source=source, via="sms", interest=body[:1000])
+    except ValidationError as exc:
+        log.warning("inbound SMS from %r: cannot create a lead (%s)", phone, exc)
+        return None, False
+    return result.lead, result.created
+
+
+def _effects(lead: Lead, *, keyword: str, new_lead: bool) -> None:
+    if keyword == "STOP":
+        sms_opt_out(lead=lead, source="SMS keyword STOP")
+        return
+    if keyword == "START":
+        sms_opt_in(lead=lead, source="SMS keyword START")
+        return
+    if keyword == "HELP":
+        return
+    if not new_lead:
+        # A new lead's first text is its inquiry: its cadence has just begun and stays.
+        enrollment_exit(lead=lead, reason="replied")
+    task_create(lead=lead, title="Reply received — call now", channel=Channel.CALL, urgent=True)
+    notify(user=lead.owner, lead=lead, text=f"{lead.full_name} replied by SMS — call now")

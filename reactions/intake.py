@@ -1,0 +1,40 @@
+"""An inquiry arrives, by any path (phone form, web-to-lead API, CSV import, referral, inbound SMS)."""
+
+import logging
+
+from django.db import transaction
+
+from leads.services.intake import IntakeResult, lead_capture
+from messaging.tasks import rep_alert_new_lead_task
+from reactions.cadence import cadence_start_for_new_lead
+
+log = logging.getLogger(__name__)
+
+
+def lead_intake(*, actor=None, **inquiry) -> IntakeResult:
+    """Capture the inquiry and, for a new lead, set its follow-up going:
+
+    1. the lead is created with an owner and its first timeline entry — or, when an open lead
+       has the same phone or email, the inquiry is added to that lead and nothing else happens;
+    2. the owner is alerted (email, and SMS to their phone) once the lead is committed;
+    3. the lead enters the cadence its rules pick, counted from its arrival;
+    4. the cadence's instant touches (the auto-responder) go to the workers on commit.
+
+    `inquiry` takes the fields of leads.services.intake.lead_capture.
+    """
+    with transaction.atomic():
+        result = lead_capture(actor=actor, **inquiry)
+        if result.created:
+            lead = result.lead
+            if lead.owner_id is not None:
+                transaction.on_commit(lambda: _rep_alert_enqueue(lead_id=lead.pk))
+            cadence_start_for_new_lead(lead=lead, by=actor)
+    return result
+
+
+def _rep_alert_enqueue(*, lead_id: int) -> None:
+    """Queue the new-lead alert; a broker outage must not break intake (the lead is already saved)."""
+    try:
+        rep_alert_new_lead_task.delay(lead_id)
+    except Exception:
+        log.exception("could not queue the new-lead alert for lead %s", lead_id)

@@ -1,0 +1,27 @@
+"""A lead changes status or owner: its cadence and tasks follow."""
+
+from django.db import transaction
+
+from accounts.models import User
+from cadences.services import enrollment_exit, touches_reassign_for_lead
+from leads.models import Lead, LeadStatus
+from leads.services.lifecycle import lead_owner_set, lead_status_set
+
+
+def lead_status_change(*, lead: Lead, status: str, by: User | None, reason: str = "", override: bool = False) -> Lead:
+    """Move the lead to `status` (leads.services.lifecycle.lead_status_set: the five-attempts rule, the
+    timeline, a customer for a won lead); closing it or setting an appointment ends its cadence."""
+    with transaction.atomic():
+        previous = lead.status
+        lead = lead_status_set(lead=lead, status=status, by=by, reason=reason, override=override)
+        if lead.status != previous and (not lead.is_open or status == LeadStatus.APPOINTMENT):
+            enrollment_exit(lead=lead, reason=status)
+    return lead
+
+
+def lead_assign(*, lead: Lead, owner: User, by: User) -> Lead:
+    """Give a lead to another rep; its open tasks go with it."""
+    with transaction.atomic():
+        if lead_owner_set(lead=lead, owner=owner, by=by):
+            touches_reassign_for_lead(lead=lead, to=owner)
+    return lead

@@ -1,0 +1,28 @@
+"""A rep logs the outcome of a task: the one click on Today."""
+
+from django.db import transaction
+
+from cadences.models import Outcome, Touch
+from cadences.services import enrollment_complete_if_done, enrollment_exit, touch_mark_done
+from leads.models import Lead, LeadStatus
+from reactions.lifecycle import lead_status_change
+
+
+def touch_complete(*, touch: Touch, outcome: str, by, note: str = "") -> Touch:
+    """Log the outcome and let it decide what happens next:
+
+    1. the task is done and the attempt counted (cadences.services.touch_mark_done);
+    2. an appointment moves the open lead to "appointment set", which ends its cadence;
+    3. a reply ends the cadence;
+    4. anything else: the cadence goes on, and completes if this was its last touch.
+    """
+    with transaction.atomic():
+        touch = touch_mark_done(touch=touch, outcome=outcome, by=by, note=note)
+        lead = Lead.objects.get(pk=touch.lead_id)
+        if outcome == Outcome.APPOINTMENT and lead.is_open:
+            lead_status_change(lead=lead, status=LeadStatus.APPOINTMENT, by=by)
+        elif outcome == Outcome.REPLIED:
+            enrollment_exit(lead=lead, reason="replied", by=by)
+        else:
+            enrollment_complete_if_done(enrollment_id=touch.enrollment_id)
+    return touch
