@@ -24,8 +24,6 @@ import platform
 import pstats
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +34,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# `python bench/run.py` puts bench/ first on the path, not the project.
+sys.path.insert(0, str(ROOT))
+
+from testkit.processes import Process, celery_worker_args, free_port, gunicorn_args, http_status  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
 
@@ -61,12 +64,6 @@ QUEUE = "bench"
 ACCOUNT_SID = "AC" + "f" * 32
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def pct(values, p):
     if not values:
         return float("nan")
@@ -84,48 +81,22 @@ def log(msg):
 
 
 class Processes:
-    """Children in their own process groups; all killed on exit."""
+    """The run's children by name (testkit.processes: own process groups), logs in var/bench/<name>.log;
+    all stopped on exit."""
 
     def __init__(self, env):
         self.env = env
-        self.procs: dict[str, subprocess.Popen] = {}
-        (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
+        self.procs: dict[str, Process] = {}
 
-    def start(self, name, args, ready_line=None, timeout=30):
-        logfile = open(ROOT / "var" / "bench" / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(
-            args, cwd=ROOT, env=self.env, stdout=subprocess.PIPE if ready_line else logfile, stderr=logfile,
-            start_new_session=True,
-        )  # fmt: skip
-        self.procs[name] = proc
-        if ready_line:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                line = proc.stdout.readline().decode()
-                if ready_line in line:
-                    threading.Thread(target=lambda: proc.stdout.read(), daemon=True).start()
-                    return proc
-                if proc.poll() is not None:
-                    break
-            raise RuntimeError(f"{name} did not start; see var/bench/{name}.log")
-        return proc
-
-    def stop(self, name):
-        proc = self.procs.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-        except ProcessLookupError:
-            pass
+    def start(self, name, args, ready=None, timeout=30) -> Process:
+        log_path = ROOT / "var" / "bench" / f"{name}.log"
+        log_path.unlink(missing_ok=True)  # this run's output only
+        self.procs[name] = Process(args, env=self.env, log_path=log_path)
+        return self.procs[name].start(ready=ready, timeout=timeout)
 
     def stop_all(self):
-        for name in list(self.procs):
-            self.stop(name)
+        while self.procs:
+            self.procs.popitem()[1].stop()
 
 
 def process_tree(pid: int) -> list[int]:
@@ -150,21 +121,6 @@ def vm_hwm_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
-
-
-def wait_http(port, path="/healthz/", timeout=30):
-    import http.client
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", path)
-            if conn.getresponse().status < 500:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"nothing answers on port {port}")
 
 
 # --- the run -------------------------------------------------------------------------------------------
@@ -409,16 +365,16 @@ class Bench:
 
     # --- web ------------------------------------------------------------------------------------------
     def start_web(self):
+        port = self.ports["web"]
         self.procs.start(
             "web",
-            [PYTHON, "-m", "gunicorn", "leadfollow.wsgi", "-w", str(CONFIG["web_workers"]), "-b",
-             f"127.0.0.1:{self.ports['web']}", "--access-logfile", "-", "--log-level", "warning"],
+            gunicorn_args(port=port, workers=CONFIG["web_workers"], options=["--access-logfile", "-", "--log-level", "warning"]),
+            ready=lambda: (http_status(port) or 500) < 500,
         )  # fmt: skip
-        wait_http(self.ports["web"])
 
     def api_key(self) -> str:
         from leads.models import LeadSource
-        from leads.services.api_keys import lead_source_issue_api_key
+        from leads.services import lead_source_issue_api_key
 
         source = LeadSource.objects.get(name="Bench North website")
         return lead_source_issue_api_key(source=source)
@@ -497,21 +453,17 @@ class Bench:
 
     # --- workers --------------------------------------------------------------------------------------
     def start_workers(self):
-        self.procs.start(
-            "worker",
-            [PYTHON, "-m", "celery", "-A", "leadfollow", "worker", "-l", "warning", "-Q", QUEUE, "--concurrency",
-             "2", "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", "bench@%h"],
-        )  # fmt: skip
         from leadfollow.celery import app
 
         app.conf.task_always_eager = False
         token = "ready-" + uuid.uuid4().hex
-        deadline = time.monotonic() + 60
-        app.send_task("bench.ping", [token], queue=QUEUE)
-        while not self.redis.hexists("bench:pong", token):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the Celery worker did not start; see var/bench/worker.log")
-            time.sleep(0.1)
+        app.send_task("bench.ping", [token], queue=QUEUE)  # waits in Redis until the worker is up
+        self.procs.start(
+            "worker",
+            celery_worker_args(queue=QUEUE, concurrency=2, name="bench@%h"),
+            ready=lambda: self.redis.hexists("bench:pong", token),
+            timeout=60,
+        )
 
     def speed_to_lead(self, key):
         """A lead POSTed every 1/rate s, a no-op round trip half a period later; latency to arrival."""
@@ -781,5 +733,4 @@ def window_timezone():
 
 if __name__ == "__main__":
     os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
     sys.exit(Bench().run())

@@ -13,7 +13,6 @@ Run alone: `python -m testkit.fakes.smtp_server --port 8025`.
 import argparse
 import email
 import email.policy
-import socket
 import sys
 import threading
 from collections import Counter
@@ -21,12 +20,7 @@ from collections import Counter
 from aiosmtpd.controller import Controller
 
 from testkit.fakes.standalone import serve_until_signal
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+from testkit.processes import free_port
 
 
 class _Handler:
@@ -87,7 +81,7 @@ class FakeSMTPServer:
     def start(self) -> "FakeSMTPServer":
         last_error = None
         for _attempt in range(5):  # a picked free port can be taken in between: try another
-            self.port = self._requested_port or _free_port(self.host)
+            self.port = self._requested_port or free_port(self.host)
             self.controller = Controller(_Handler(self), hostname=self.host, port=self.port)
             try:
                 self.controller.start()

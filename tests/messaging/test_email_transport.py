@@ -8,7 +8,7 @@ from django.utils import timezone
 from messaging import transports
 from messaging.providers.smtp import TwoPhaseSMTPBackend
 from messaging.transports import OutgoingMessage, TransportError
-from testkit.fakes.smtp_server import _free_port
+from testkit.processes import free_port
 
 LEAD_EMAIL = "pat@example.org"
 
@@ -207,7 +207,7 @@ def test_worker_killed_at_the_commit_point_delivers_nothing(smtp_server, tmp_pat
 
 def test_server_down_is_temporary(settings):
     settings.EMAIL_BACKEND = "messaging.providers.smtp.TwoPhaseSMTPBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _free_port("127.0.0.1"), 2
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port("127.0.0.1"), 2
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     commit = CommitPoint()
 

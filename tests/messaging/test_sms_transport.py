@@ -177,11 +177,11 @@ def test_timeout_after_twilio_accepted_is_found_and_committed(fake_twilio, short
 
 def test_provider_down_is_temporary(settings):
     from messaging.providers.twilio_sms import reset_client_cache
-    from testkit.fakes.smtp_server import _free_port
+    from testkit.processes import free_port
 
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "0" * 32, "token"
     settings.TWILIO_FROM_NUMBER = "+15005550006"
-    settings.TWILIO_API_BASE_URL = f"http://127.0.0.1:{_free_port('127.0.0.1')}"
+    settings.TWILIO_API_BASE_URL = f"http://127.0.0.1:{free_port('127.0.0.1')}"
     reset_client_cache()
 
     with pytest.raises(TransportError) as info:

@@ -7,7 +7,6 @@ that each was delivered exactly once, counted at the providers.
 
 import datetime as dt
 import os
-import socket
 import time
 
 import pytest
@@ -26,12 +25,6 @@ SOAK = os.environ.get("SOAK") == "1"
 def scaled(ci, soak):
     """A count or duration: `ci` in the normal suite, `soak` under SOAK=1."""
     return soak if SOAK else ci
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

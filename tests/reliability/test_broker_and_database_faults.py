@@ -11,62 +11,49 @@ settled by the reconciler.
 """
 
 import shutil
-import signal
-import subprocess
 
 import pytest
 from django.db import connection
 
+from testkit.processes import Process, free_port, wait_until
 from tests.reliability.conftest import (
     all_sent,
     assert_each_sent_exactly_once,
     beat,
     delivered,
-    free_port,
     make_due_touches,
     scaled,
     settled,
 )
 from tests.services import redis_available, require
-from tests.worker import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-class RedisServer:
-    """A throwaway redis-server without persistence: a SIGKILL loses everything queued."""
+class RedisServer(Process):
+    """A throwaway redis-server without persistence: a SIGKILL (`kill()`) loses everything queued."""
 
     def __init__(self):
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = None
+        args = [
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ]
+        super().__init__([shutil.which("redis-server"), *args], env=None, log_path=None)
 
     def start(self) -> "RedisServer":
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server"),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        super().start()
         assert wait_until(lambda: redis_available(self.url), timeout=10), "redis-server did not start"
         return self
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -3,62 +3,32 @@ dispatch schedule of leadfollow/schedules.py) against the same database and brok
 while touches keep falling due. Each is sent once: claims are taken with FOR UPDATE SKIP LOCKED
 and a fresh token, so two dispatchers never claim the same row."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 from leadfollow.schedules import schedules_sync
+from testkit.processes import Process, celery_beat_args, wait_until
 from tests.reliability.conftest import all_sent, assert_each_sent_exactly_once, delivered, make_due_touches, scaled
-from tests.worker import ROOT, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 DISPATCH_LOG_LINE = "(cadences.dispatch_due)"
 
 
-class Beat:
-    def __init__(self, worker, tmp_path, name):
-        self.worker, self.dir, self.name = worker, tmp_path / name, name
-        self.dir.mkdir()
-        self.log_path = self.dir / "beat.log"
-        self.process = None
+class Beat(Process):
+    """`celery beat` with the worker's environment, its files in tmp_path/<name>."""
 
-    def start(self) -> "Beat":
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "leadfollow",
-                "beat",
-                "-l",
-                "info",
-                "--pidfile",
-                str(self.dir / "beat.pid"),
-                "-s",
-                str(self.dir / "schedule"),
-            ],
-            cwd=ROOT,
-            env=self.worker.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return self
+    def __init__(self, worker, tmp_path, name):
+        self.dir, self.name = tmp_path / name, name
+        self.dir.mkdir()
+        super().__init__(celery_beat_args(workdir=self.dir), env=worker.env, log_path=self.dir / "beat.log")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        self.kill()  # nothing to shut down cleanly: the schedule lives in the database
 
     def dispatches(self) -> int:
-        return self.log_path.read_text(errors="replace").count(DISPATCH_LOG_LINE)
+        return self.log(tail=None).count(DISPATCH_LOG_LINE)
 
 
 @pytest.fixture

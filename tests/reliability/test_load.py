@@ -11,8 +11,6 @@ import http.client
 import itertools
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -24,8 +22,9 @@ from django.db.models import Count
 
 from leads.models import Lead
 from leads.services import lead_source_issue_api_key
-from tests.reliability.conftest import free_port, scaled
-from tests.worker import ROOT, database_url, product_environ, wait_until
+from testkit.processes import Process, free_port, gunicorn_args, http_status, wait_until
+from tests.reliability.conftest import scaled
+from tests.worker import product_process_environ
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -45,61 +44,35 @@ def _valid_phones():
             yield number
 
 
-class Gunicorn:
+class Gunicorn(Process):
     def __init__(self, *, redis_url, tmp_path):
         self.port = free_port()
         self.queue = f"lf-load-{self.port}"
         self.redis_url = redis_url
-        self.log_path = tmp_path / "gunicorn.log"
-        self.env = {
-            **product_environ(),
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": redis_url,
-            "CELERY_BROKER_URL": redis_url,
+        env = {
             # Instant-response tasks queue up where no worker listens; dropped after the test.
-            "CELERY_TASK_DEFAULT_QUEUE": self.queue,
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            "DEBUG": "1",
+            **product_process_environ(redis_url=redis_url, queue=self.queue),
             "ALLOWED_HOSTS": "127.0.0.1",
             "API_THROTTLE_RATE": "100000/min",
             "LEADFOLLOW_VAR_DIR": str(tmp_path / "var"),
         }
-        self.process = None
+        options = ["--threads", "4", "--keep-alive", "5", "--error-logfile", "-"]
+        super().__init__(
+            gunicorn_args(port=self.port, workers=2, options=options), env=env, log_path=tmp_path / "gunicorn.log"
+        )
 
     def start(self) -> "Gunicorn":
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "leadfollow.wsgi", "-b", f"127.0.0.1:{self.port}"]
-            + ["-w", "2", "--threads", "4", "--keep-alive", "5", "--error-logfile", "-"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        super().start()
         assert wait_until(self._healthy, timeout=30, interval=0.2), self.log()
         return self
 
     def _healthy(self) -> bool:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            conn.request("GET", "/healthz/")
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
+        return http_status(self.port) == 200
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        super().stop()
         client = redis.Redis.from_url(self.redis_url)
         client.delete(self.queue, *client.keys(f"_kombu.binding.{self.queue}*"))
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
 
 
 @pytest.fixture

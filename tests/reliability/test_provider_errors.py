@@ -12,9 +12,9 @@ from django.utils import timezone
 from cadences.models import Touch, TouchStatus
 from leads.models import Lead
 from messaging.tasks import dispatch_due
+from testkit.processes import wait_until
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
 from tests.reliability.conftest import all_sent, assert_each_sent_exactly_once, beat, make_due_touches
-from tests.worker import wait_until
 
 NOON_NY = dt.datetime(2026, 6, 3, 16, 0, tzinfo=dt.UTC)
 

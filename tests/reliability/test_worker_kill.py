@@ -8,6 +8,7 @@ reconcile_stuck) until every touch is sent, then keeps beating to catch any seco
 
 import pytest
 
+from testkit.processes import wait_until
 from tests.reliability.conftest import (
     all_sent,
     assert_each_sent_exactly_once,
@@ -17,7 +18,6 @@ from tests.reliability.conftest import (
     scaled,
     settled,
 )
-from tests.worker import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
