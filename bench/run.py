@@ -199,18 +199,18 @@ class Bench:
 
     # --- 3 and 4: pages at each size ---------------------------------------------------------------
     def pages(self):
-        from django.core.management import call_command
         from django.db import connection, reset_queries
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
 
         from accounts.models import User
+        from bench.seed import seed_bench
         from cadences.models import Touch
 
         per_size = []
         for size in CONFIG["sizes"]:
             t0 = time.monotonic()
-            call_command("seed_bench", leads=size // 10, touches_per_lead=10, stdout=io.StringIO())
+            seed_bench(leads=size // 10, touches_per_lead=10)
             total = Touch.objects.count()
             log(f"seeded to {total} touches in {time.monotonic() - t0:.0f} s")
             rep = User.objects.get(username="bench_rep_1_1")
@@ -545,9 +545,9 @@ class Bench:
             )  # fmt: skip
 
     def dispatch(self):
-        from django.core.management import call_command
         from django.db.models import Count
 
+        from bench.seed import seed_bench
         from cadences.models import Touch
         from leadfollow.celery import app
         from leads.models import Lead
@@ -578,7 +578,7 @@ class Bench:
         # The product: n automated touches due now, dispatched by the beat task every 5 s.
         first_lead = (Lead.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
         total_leads = Lead.objects.filter(source__name__startswith="Bench ").count()
-        call_command("seed_bench", leads=total_leads, due_now=n, stdout=io.StringIO())
+        seed_bench(leads=total_leads, due_now=n)
         mine = Touch.objects.filter(lead_id__gte=first_lead, automated=True)
         total = mine.count()
         finished = ("sent", "failed", "skipped")
@@ -616,13 +616,13 @@ class Bench:
 
     def profile_dispatch(self, total_leads):
         """cProfile of one worker's job, in-process: claim 200 due touches and send them (same fakes)."""
-        from django.core.management import call_command
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
+        from bench.seed import seed_bench
         from messaging import dispatch, tasks
 
-        call_command("seed_bench", leads=total_leads, due_now=200, stdout=io.StringIO())
+        seed_bench(leads=total_leads, due_now=200)
         profiler = cProfile.Profile()
         with CaptureQueriesContext(connection) as ctx:
             start = time.perf_counter()
@@ -726,7 +726,7 @@ class Bench:
 
 
 def window_timezone():
-    from leads.management.commands.seed_bench import window_timezone as tz
+    from bench.seed import window_timezone as tz
 
     return tz()
 

@@ -1,11 +1,13 @@
 """Settings for benchmark runs only (DJANGO_SETTINGS_MODULE=bench.settings, set by bench/run.py).
 
-The product settings plus the baseline endpoints (bench/urls.py) and the bench-only Celery tasks
-(bench/tasks.py). Nothing here is installed in production.
+The product settings plus the baseline endpoints (bench/urls.py), the bench-only Celery tasks
+(bench/tasks.py) and `bench` as an app for its `manage.py seed_bench`. Nothing here is installed
+in production.
 """
 
 from leadfollow.settings import *  # noqa: F403
 
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405
 ROOT_URLCONF = "bench.urls"
 CELERY_IMPORTS = ["bench.tasks"]
 # DEBUG=0 normally serves hashed file names from collectstatic's manifest; the benchmark does not

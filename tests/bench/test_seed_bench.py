@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from bench.management.commands.seed_bench import Command as SeedBenchCommand
 from cadences.models import Touch, TouchStatus
 from leads.models import Lead, LeadEvent, LeadSource, LeadStatus
 from messaging.models import Message
@@ -14,7 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 def seed(**options):
-    call_command("seed_bench", stdout=open("/dev/null", "w"), **options)  # noqa: SIM115
+    # The command object: `bench` is an app in the bench settings only, not in the test settings.
+    call_command(SeedBenchCommand(), stdout=open("/dev/null", "w"), **options)  # noqa: SIM115
 
 
 def bench_leads():

@@ -1,4 +1,7 @@
-"""Benchmark data: `python manage.py seed_bench --leads N [--touches-per-lead K] [--reset]`.
+"""Benchmark data: `seed_bench(leads=N, touches_per_lead=K, reset=False, due_now=M)`.
+
+bench/run.py calls it in-process; by hand: `DJANGO_SETTINGS_MODULE=bench.settings python manage.py
+seed_bench --leads N [--touches-per-lead K] [--reset] [--due-now M]` (bench/management/commands/).
 
 Fast and big: rows are generated in Python and written in chunks with PostgreSQL's COPY (plain
 `executemany` INSERTs on SQLite), never through `save()`, so 100k leads with ~1M touches take a
@@ -13,8 +16,8 @@ What it makes, all tied to the "Bench" teams and sources (so `--reset` removes o
   failed or skipped), past manual ones mostly done with an outcome (the rest overdue), future ones
   scheduled (cancelled for closed leads).
 
-`--leads N` is a target: running it again with the same N adds nothing; a bigger N adds the
-difference. `--due-now M` also adds M automated touches due now (half SMS, half email) on fresh
+`leads=N` is a target: running it again with the same N adds nothing; a bigger N adds the
+difference. `due_now=M` also adds M automated touches due now (half SMS, half email) on fresh
 leads whose timezone is inside the contact window, for the dispatch benchmark.
 """
 
@@ -29,7 +32,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -186,33 +189,35 @@ def _weighted(rng: random.Random, weights: dict):
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-class Command(BaseCommand):
-    help = "Generate benchmark data in bulk (leads, enrolments, touches, messages)."
+def seed_bench(
+    *, leads: int, touches_per_lead: int = 10, reset: bool = False, due_now: int = 0, seed: int = 42, stdout=None
+) -> None:
+    """Bring the bench leads up to `leads` (deleting them all first with `reset`), then add `due_now`
+    automated touches due now. Progress goes to `stdout` (a file, or a command's stdout) if given."""
+    seeder = _Seeder(rng=random.Random(seed), now=timezone.now(), stdout=stdout)
+    started = time.monotonic()
+    org = seeder.ensure_org()
+    if reset:
+        seeder.reset(org)
+    existing = Lead.objects.filter(source__in=org["sources"]).count()
+    missing = max(0, leads - existing)
+    seeder.say(f"bench leads: {existing} present, adding {missing}")
+    if missing:
+        seeder.add_leads(org, missing, touches_per_lead, start_index=seeder.next_index())
+    if due_now:
+        seeder.add_due_now(org, due_now, start_index=seeder.next_index())
+    seeder.say(
+        f"done in {time.monotonic() - started:.1f} s: {Lead.objects.count()} leads, {Touch.objects.count()} touches"
+    )
 
-    def add_arguments(self, parser):
-        parser.add_argument("--leads", type=int, required=True, help="Target number of bench leads (adds the gap).")
-        parser.add_argument("--touches-per-lead", type=int, default=10)
-        parser.add_argument("--reset", action="store_true", help="Delete every bench lead first.")
-        parser.add_argument("--due-now", type=int, default=0, help="Also add this many automated touches due now.")
-        parser.add_argument("--seed", type=int, default=42)
 
-    def handle(self, *args, **options):
-        self.rng = random.Random(options["seed"])
-        self.now = timezone.now()
-        started = time.monotonic()
-        org = self.ensure_org()
-        if options["reset"]:
-            self.reset(org)
-        existing = Lead.objects.filter(source__in=org["sources"]).count()
-        missing = max(0, options["leads"] - existing)
-        self.stdout.write(f"bench leads: {existing} present, adding {missing}")
-        if missing:
-            self.add_leads(org, missing, options["touches_per_lead"], start_index=self.next_index())
-        if options["due_now"]:
-            self.add_due_now(org, options["due_now"], start_index=self.next_index())
-        self.stdout.write(
-            f"done in {time.monotonic() - started:.1f} s: {Lead.objects.count()} leads, {Touch.objects.count()} touches"
-        )
+class _Seeder:
+    def __init__(self, *, rng: random.Random, now: dt.datetime, stdout):
+        self.rng, self.now, self.stdout = rng, now, stdout
+
+    def say(self, line: str) -> None:
+        if self.stdout is not None:
+            self.stdout.write(f"{line}\n")
 
     # --- organisation -----------------------------------------------------------------------------
     def ensure_org(self) -> dict:
@@ -302,7 +307,7 @@ class Command(BaseCommand):
         with transaction.atomic(), connection.cursor() as cursor:
             for sql in statements:
                 cursor.execute(sql)
-        self.stdout.write("bench leads deleted")
+        self.say("bench leads deleted")
 
     def next_index(self) -> int:
         return _next_id(Lead)
@@ -478,7 +483,7 @@ class Command(BaseCommand):
                 with transaction.atomic():
                     written += _write([lead_t, enr_t, touch_t, event_t, msg_t, optout_t])
                 elapsed = max(time.monotonic() - t0, 1e-6)
-                self.stdout.write(
+                self.say(
                     f"  {n + 1}/{count} leads, {written} rows in {elapsed:.1f} s ({written / elapsed:,.0f} rows/s)"
                 )
         _fix_sequences([Lead, Enrollment, Touch, LeadEvent, Message, OptOut])
