@@ -374,7 +374,7 @@ class Bench:
 
     def api_key(self) -> str:
         from leads.models import LeadSource
-        from leads.services import lead_source_issue_api_key
+        from leads.services.api_keys import lead_source_issue_api_key
 
         source = LeadSource.objects.get(name="Bench North website")
         return lead_source_issue_api_key(source=source)

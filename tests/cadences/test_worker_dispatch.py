@@ -11,7 +11,7 @@ from django.utils import timezone
 from cadences.models import Touch, TouchStatus
 from cadences.scheduling import allowed_moment
 from cadences.services import schedule_rules_for
-from leads.services import lead_source_issue_api_key
+from leads.services.api_keys import lead_source_issue_api_key
 from messaging import tasks
 from testkit.processes import wait_until
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory

@@ -21,7 +21,7 @@ import redis
 from django.db.models import Count
 
 from leads.models import Lead
-from leads.services import lead_source_issue_api_key
+from leads.services.api_keys import lead_source_issue_api_key
 from testkit.processes import Process, free_port, gunicorn_args, http_status, wait_until
 from tests.reliability.conftest import scaled
 from tests.worker import product_process_environ
