@@ -398,7 +398,8 @@ class Bench:
             '  local n = (tonumber(tid) or 1) * 1000000 + counter\n'
             '  local phone = string.format("+1646%03d%04d", 200 + math.floor(n / 10000) % 800, n % 10000)\n'
             '  local body = string.format(\'{"first_name": "Wrk", "last_name": "Lead %d", "phone": "%s", '
-            '"interest": "pricing for 20 seats", "timezone": "America/New_York"}\', n, phone)\n'
+            '"email": "Wrk.Lead%d@Example.org", "interest": "pricing for 20 seats", '
+            '"timezone": "America/New_York"}\', n, phone, n)\n'
             '  return wrk.format("POST", nil, nil, body)\n'
             'end\n'
         )  # fmt: skip
@@ -443,7 +444,7 @@ class Bench:
         profiler.enable()
         for i in range(100):
             client.post("/api/leads/", {"first_name": "Prof", "phone": f"+1718{200 + base % 700:03d}{i:04d}",
-                                        "timezone": "America/New_York"},
+                                        "email": f"Prof.{base}.{i}@Example.org", "timezone": "America/New_York"},
                         content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}")  # fmt: skip
         profiler.disable()
         out = io.StringIO()

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
@@ -25,6 +25,14 @@ class LeadQuerySet(models.QuerySet):
     def open(self):
         """Leads still being worked: new, working, appointment set or nurturing."""
         return self.filter(status__in=OPEN_STATUSES)
+
+    def with_email(self, email: str):
+        """Leads with this email, case-insensitively, as the lead_unique_open_email index compares it.
+
+        `lower(email) = lower(%s)` (not `email__iexact`, which is `UPPER(...)`) plus the index's own
+        `email <> ''`: on `open()` PostgreSQL can answer it from that partial index.
+        """
+        return self.exclude(email="").alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email)))
 
 
 class LeadSource(models.Model):

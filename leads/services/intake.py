@@ -114,7 +114,7 @@ def lead_find_open_duplicate(*, phone: str, email: str) -> Lead | None:
         if lead:
             return lead
     if email:
-        return Lead.objects.open().filter(email__iexact=email).first()
+        return Lead.objects.open().with_email(email).first()
     return None
 
 

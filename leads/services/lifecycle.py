@@ -22,7 +22,7 @@ def lead_update(*, lead: Lead, by: User, **fields) -> Lead:
     errors = {}
     if lead.is_open and data["phone"] and other.filter(phone=data["phone"]).exists():
         errors["phone"] = ["Another open lead has this phone number: merge them instead."]
-    if lead.is_open and data["email"] and other.filter(email__iexact=data["email"]).exists():
+    if lead.is_open and data["email"] and other.with_email(data["email"]).exists():
         errors["email"] = ["Another open lead has this email address: merge them instead."]
     if errors:
         raise ValidationError(errors)
@@ -72,7 +72,7 @@ def lead_status_set(*, lead: Lead, status: str, by: User | None, reason: str = "
     if lead.status not in OPEN_STATUSES and status in OPEN_STATUSES:
         clash = Lead.objects.open().exclude(pk=lead.pk)
         if (lead.phone and clash.filter(phone=lead.phone).exists()) or (
-            lead.email and clash.filter(email__iexact=lead.email).exists()
+            lead.email and clash.with_email(lead.email).exists()
         ):
             raise ValidationError({"status": ["Another open lead has this phone or email: merge them instead."]})
     old = lead.get_status_display()
