@@ -13,7 +13,7 @@ that lookup fails too, the error's code is "outcome_unknown" and the dispatcher 
 One twilio `Client` per process, optionally pointed at another API base URL: tests and benchmarks
 have no internet, so with `settings.TWILIO_API_BASE_URL` set, every request the twilio library makes
 to https://api.twilio.com (or a regional/edge host) goes to that base URL instead, e.g. the fake
-Twilio API in tests/fakes/twilio_api.py on 127.0.0.1.
+Twilio API in testkit/fakes/twilio_api.py on 127.0.0.1.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """bandit (static security analysis) finds nothing of medium or high severity in the project's code.
 
 A finding that is a false positive is silenced in the code with `# nosec <test id>` and a reason on
-the same line, e.g. seed_bench's raw SQL, whose table and column names come from our models
+the same line, e.g. bench.seed's raw SQL, whose table and column names come from our models
 (quoted with connection.ops.quote_name) and whose values are integer primary keys.
 """
 
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-PACKAGES = ["accounts", "leads", "cadences", "messaging", "reports", "today", "leadfollow"]
+PACKAGES = ["accounts", "leads", "cadences", "messaging", "reactions", "intake", "reports", "today", "leadfollow", "bench"]
 
 
 def test_bandit_finds_no_medium_or_high_issue():
