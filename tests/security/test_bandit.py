@@ -11,7 +11,18 @@ import sys
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-PACKAGES = ["accounts", "leads", "cadences", "messaging", "reactions", "intake", "reports", "today", "leadfollow", "bench"]
+PACKAGES = [
+    "accounts",
+    "leads",
+    "cadences",
+    "messaging",
+    "reactions",
+    "intake",
+    "reports",
+    "today",
+    "leadfollow",
+    "bench",
+]
 
 
 def test_bandit_finds_no_medium_or_high_issue():
