@@ -7,6 +7,7 @@ other intake path, so duplicates land on the open lead and owners are picked rou
 import hashlib
 import json
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import RequestDataTooBig
@@ -19,10 +20,10 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from intake.throttling import BucketState, TokenBucket
 from leads.models import IdempotencyRecord, LeadSource
 from leads.services.api_keys import lead_source_for_api_key
 from reactions.intake import lead_intake
@@ -64,23 +65,43 @@ class HasLeadSource(BasePermission):
         return isinstance(request.auth, LeadSource)
 
 
-class LeadSourceRateThrottle(SimpleRateThrottle):
-    """Requests per lead source (per API key), rate from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["lead_source"]."""
+# Settings are read on each request, so an override (a test's, or a reload) takes effect at once.
+def lead_source_bucket() -> TokenBucket:
+    """Per API key: API_THROTTLE_BURST at once, API_THROTTLE_RATE sustained."""
+    return TokenBucket(name="lead_source", capacity=settings.API_THROTTLE_BURST, rate=settings.API_THROTTLE_RATE)
 
-    scope = "lead_source"
 
-    def get_rate(self):
-        # DRF copies the rates onto the class at import time; read them live so a settings change
-        # (API_THROTTLE_RATE, or a test's override) takes effect.
-        try:
-            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
-        except KeyError:
-            raise exceptions.ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}.") from None
+def bad_key_bucket() -> TokenBucket:
+    """Per client address, for requests with a missing or invalid key."""
+    return TokenBucket(
+        name="bad_key", capacity=settings.API_BAD_KEY_THROTTLE_BURST, rate=settings.API_BAD_KEY_THROTTLE_RATE
+    )
 
-    def get_cache_key(self, request, view):
+
+def client_address(request) -> str:
+    """The client's address as the login lockout resolves it (axes: REMOTE_ADDR unless a trusted
+    proxy is configured), so one setting covers both."""
+    return get_client_ip_address(request) or "unknown"
+
+
+def rate_limit_note(request, state: BucketState | None) -> None:
+    """Remember the bucket this request was counted in, for the response's RateLimit-* headers."""
+    if state is not None:
+        request.rate_limit_state = state
+
+
+class LeadSourceRateThrottle(BaseThrottle):
+    """A token bucket per lead source (so per API key); its state goes into the RateLimit-* headers."""
+
+    def allow_request(self, request, view):
         if not isinstance(request.auth, LeadSource):
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+            return True
+        self.state = lead_source_bucket().take(request.auth.pk)
+        rate_limit_note(request, self.state)
+        return self.state is None or self.state.allowed
+
+    def wait(self):
+        return self.state.retry_after
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -94,6 +115,13 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "The lead source's API key, sent as `Authorization: Api-Key <key>`.",
         }
+
+
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": "Requests this key may send at once (the burst); the sustained rate is lower.",
+    "RateLimit-Remaining": "Requests it may send now.",
+    "RateLimit-Reset": "Seconds until the full burst is available again.",
+}
 
 
 # --- Request size ----------------------------------------------------------------------------------
@@ -190,12 +218,31 @@ class LeadCreateView(APIView):
             length = 0
         if _body_limit() and length > _body_limit():
             raise PayloadTooLarge(f"Request body too large: at most {_body_limit()} bytes.")
+        # An address that sent too many missing or bad keys is refused before its key is looked
+        # at: a lucky guess gets the same 429 as a wrong one until the bucket refills.
+        bad_keys = bad_key_bucket().take(client_address(request), cost=0)
+        if bad_keys is not None and not bad_keys.allowed:
+            rate_limit_note(request, bad_keys)
+            raise exceptions.Throttled(wait=bad_keys.retry_after)
         super().initial(request, *args, **kwargs)
 
     def handle_exception(self, exc):
         if isinstance(exc, RequestDataTooBig):
             exc = PayloadTooLarge(f"Request body too large: at most {_body_limit()} bytes.")
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            bad_keys = bad_key_bucket().take(client_address(self.request))
+            rate_limit_note(self.request, bad_keys)
+            if bad_keys is not None and not bad_keys.allowed:
+                exc = exceptions.Throttled(wait=bad_keys.retry_after)
         return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        state = getattr(request, "rate_limit_state", None)
+        if state is not None:
+            for name, value in state.headers().items():
+                response[name] = value
+        return response
 
     @extend_schema(
         operation_id="leads_create",
@@ -207,6 +254,10 @@ class LeadCreateView(APIView):
         ),
         request=LeadIntakeSerializer,
         parameters=[
+            *(
+                OpenApiParameter(name, int, OpenApiParameter.HEADER, response=True, description=description)
+                for name, description in RATE_LIMIT_HEADERS.items()
+            ),
             OpenApiParameter(
                 "Idempotency-Key",
                 location=OpenApiParameter.HEADER,
@@ -215,7 +266,7 @@ class LeadCreateView(APIView):
                     "Up to 255 characters. A repeat with the same key and body replays the first "
                     "response (header `Idempotent-Replayed: true`); the same key with another body gets 422."
                 ),
-            )
+            ),
         ],
         responses={
             201: LeadIntakeResponse,
@@ -225,7 +276,10 @@ class LeadCreateView(APIView):
             409: OpenApiResponse(description="A request with this Idempotency-Key is still in progress."),
             413: OpenApiResponse(description="Request body too large."),
             422: OpenApiResponse(description="Idempotency-Key reused with a different body."),
-            429: OpenApiResponse(description="Too many requests for this key; see Retry-After."),
+            429: OpenApiResponse(
+                description="Too many requests for this key, or too many bad keys from this address; "
+                "retry after Retry-After seconds."
+            ),
         },
     )
     def post(self, request):

@@ -282,9 +282,34 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_THROTTLE_RATES": {"lead_source": env.str("API_THROTTLE_RATE", default="120/min")},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+
+def _requests_per_second(var: str, default: str) -> float:
+    """A rate such as "10/s", "600/min", "20/hour" or "100/d", in requests per second."""
+    value = env.str(var, default=default)
+    number, _, unit = value.partition("/")
+    seconds = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400}
+    try:
+        rate = float(number) / seconds[unit.strip().lower()]
+    except (ValueError, KeyError):
+        rate = 0
+    if not rate > 0:
+        raise ImproperlyConfigured(f"{var} must look like 10/s, 600/min or 20/hour, got {value!r}.")
+    return rate
+
+
+# Token buckets (intake/throttling.py). Per API key: a burst of API_THROTTLE_BURST requests, then
+# API_THROTTLE_RATE sustained; no website's form posts faster. Requests with a missing or invalid key,
+# per client address: a small burst, then a trickle, so guessing keys is slow.
+API_THROTTLE_BURST = env.int("API_THROTTLE_BURST", default=300)
+API_THROTTLE_RATE = _requests_per_second("API_THROTTLE_RATE", "10/s")
+API_BAD_KEY_THROTTLE_BURST = env.int("API_BAD_KEY_THROTTLE_BURST", default=20)
+API_BAD_KEY_THROTTLE_RATE = _requests_per_second("API_BAD_KEY_THROTTLE_RATE", "10/min")
+if min(API_THROTTLE_BURST, API_BAD_KEY_THROTTLE_BURST) < 1:
+    raise ImproperlyConfigured("API_THROTTLE_BURST and API_BAD_KEY_THROTTLE_BURST must be at least 1.")
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "LeadFollow API",
     "DESCRIPTION": "Web-to-lead intake. Authenticate with `Authorization: Api-Key <key>`.",

@@ -329,7 +329,8 @@ def test_concurrent_requests_with_one_key_make_one_intake(postgres, north):
 
 
 def test_throttled_per_source_key(api_client, settings, north, rep):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"lead_source": "2/min"}}
+    settings.API_THROTTLE_BURST = 2
+    settings.API_THROTTLE_RATE = 2 / 60
     other = LeadSourceFactory(name="Partner", team=north)
     other_client = APIClient()
     other_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {lead_source_issue_api_key(source=other)}")
