@@ -80,7 +80,8 @@ def leads_search(
     company or (for words with digits) the phone.
     """
     leads = leads_visible_to(user).select_related("owner", "source")
-    q = (q or "").strip()[:200]
+    # A NUL matches nothing stored (PostgreSQL text can't hold one) and PostgreSQL refuses it in a query.
+    q = (q or "").replace("\x00", "").strip()[:200]
     if q:
         phone_query = _phone_query(q) if _PHONE_LIKE.match(q) else None
         if phone_query is not None:
@@ -114,7 +115,7 @@ def lead_timeline(*, lead: Lead, limit: int | None = 100) -> list[LeadEvent]:
 def leads_merge_candidates(*, user: User, lead: Lead, q: str = "", limit: int = 20) -> list[Lead]:
     """Leads `user` may fold into `lead`: by "#id" or a search; with no query, leads with the same name."""
     visible = leads_visible_to(user).exclude(pk=lead.pk).select_related("owner", "source")
-    q = (q or "").strip()
+    q = (q or "").replace("\x00", "").strip()
     if not q:
         return list(
             visible.filter(first_name__iexact=lead.first_name, last_name__iexact=lead.last_name).order_by(

@@ -46,6 +46,7 @@ any_role = role_required(Role.REP, Role.MANAGER, Role.ADMIN)
 LEADS_PER_PAGE = 25
 TIMELINE_LIMIT = 100
 DUPLICATE_MESSAGE = "This lead already exists — the inquiry was added to its timeline"
+MERGE_SEARCH_NUL = "The search contains a null character: type the name, phone, email or #id again."
 
 
 @any_role
@@ -218,5 +219,9 @@ def lead_merge(request, pk):
         return render(request, "leads/merge_confirm.html", {"lead": lead, "duplicate": duplicate, "form": form})
 
     q = request.GET.get("q", "").strip()
+    if "\x00" in q:
+        # No lead holds a NUL (PostgreSQL text can't): the search is refused, not sent to the database.
+        context = {"lead": lead, "q": q.replace("\x00", ""), "candidates": [], "error": MERGE_SEARCH_NUL}
+        return render(request, "leads/merge.html", context, status=400)
     candidates = leads_merge_candidates(user=request.user, lead=lead, q=q)
     return render(request, "leads/merge.html", {"lead": lead, "q": q, "candidates": candidates})

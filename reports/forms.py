@@ -1,17 +1,46 @@
 """The reports' filters: a week or a date range, and a team or rep among those the viewer may see."""
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
+from reports.selectors.period import FIRST_REPORT_DAY, LAST_REPORT_DAY
 from reports.selectors.scope import may_filter_people, report_people_for, teams_visible_to
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"})
+DATE_INPUT = forms.DateInput(
+    attrs={
+        "type": "date",
+        "class": "form-control form-control-sm",
+        "min": FIRST_REPORT_DAY.isoformat(),
+        "max": LAST_REPORT_DAY.isoformat(),
+    }
+)
 SELECT = {"class": "form-select form-select-sm"}
 
 
+def _day(day) -> str:
+    return f"{day:%B} {day.day}, {day.year}"
+
+
+OUT_OF_RANGE = f"Pick a day between {_day(FIRST_REPORT_DAY)} and {_day(LAST_REPORT_DAY)}."
+
+
+class ReportDateField(forms.DateField):
+    """A day a report can cover: a malformed date or one outside the reports' calendar is a field error."""
+
+    default_error_messages = {"invalid": "Enter a date as YYYY-MM-DD."}
+
+    def __init__(self, **kwargs):
+        validators = [
+            MinValueValidator(FIRST_REPORT_DAY, message=OUT_OF_RANGE),
+            MaxValueValidator(LAST_REPORT_DAY, message=OUT_OF_RANGE),
+        ]
+        super().__init__(required=False, widget=DATE_INPUT, validators=validators, **kwargs)
+
+
 class ReportFilterForm(forms.Form):
-    week = forms.DateField(required=False, widget=DATE_INPUT, label="Week of", help_text="Any day of the week.")
-    date_from = forms.DateField(required=False, widget=DATE_INPUT, label="Arrived from")
-    date_to = forms.DateField(required=False, widget=DATE_INPUT, label="to")
+    week = ReportDateField(label="Week of", help_text="Any day of the week.")
+    date_from = ReportDateField(label="Arrived from")
+    date_to = ReportDateField(label="to")
     team = forms.ModelChoiceField(queryset=None, required=False, empty_label="All my teams")
     rep = forms.ModelChoiceField(queryset=None, required=False, empty_label="All reps")
 

@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 from dataclasses import dataclass
+from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -32,9 +33,9 @@ from reports.selectors.speed import DEFAULT_SPEED_WEEKS, speed_report
 PAGE_SIZE = 50
 
 
-def render(request, template: str, context: dict):
+def render(request, template: str, context: dict, status: int | None = None):
     context = {"org_timezone": org_tz().key, **context}
-    return django_render(request, template, context)
+    return django_render(request, template, context, status=status)
 
 
 @dataclass
@@ -47,15 +48,37 @@ class Filters:
     week: dt.date | None
 
 
+class InvalidFilters(Exception):
+    """The filters can't be read (a malformed date, a day outside the reports' calendar)."""
+
+    def __init__(self, form: ReportFilterForm):
+        super().__init__(form.errors.as_text())
+        self.form = form
+
+
+def answers_invalid_filters(view):
+    """A report view whose filters can't be read answers 400: the filter form with its errors."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except InvalidFilters as exc:
+            return render(request, "reports/invalid_filters.html", {"form": exc.form}, status=400)
+
+    return wrapper
+
+
 def _filters(request, *, period: str, default_weeks: int | None = None) -> Filters:
-    """Read the filter form; a team or rep the viewer may not see is a 404."""
+    """Read the filter form; a team or rep the viewer may not see is a 404, any other bad filter a 400."""
     params = _params_without_page(request)
     form = ReportFilterForm(params or None, user=request.user, period=period)
     data = {}
     if form.is_bound:
-        form.is_valid()
-        if form.forbidden_choice:
-            raise Http404("No such team or rep.")
+        if not form.is_valid():
+            if form.forbidden_choice:
+                raise Http404("No such team or rep.")
+            raise InvalidFilters(form)
         data = form.cleaned_data
     today = org_today()
     start = end = week = None
@@ -106,6 +129,7 @@ def index(request):
 
 @require_GET
 @login_required
+@answers_invalid_filters
 def friday(request):
     filters, report = _friday_report(request)
     page = _page(request, friday_lead_ids(leads=report.scope, start=report.start, end=report.end))
@@ -173,6 +197,7 @@ def _csv_time(value) -> str:
 
 @require_GET
 @login_required
+@answers_invalid_filters
 def friday_csv(request):
     _, report = _friday_report(request)
     writer = csv.writer(_Echo())
@@ -209,6 +234,7 @@ def friday_csv(request):
 
 @require_GET
 @login_required
+@answers_invalid_filters
 def compliance(request):
     filters = _filters(request, period="range")
     leads = _scope(request, filters)
@@ -241,6 +267,7 @@ def _seconds(value) -> float | None:
 
 @require_GET
 @login_required
+@answers_invalid_filters
 def speed(request):
     filters = _filters(request, period="range", default_weeks=DEFAULT_SPEED_WEEKS)
     report = speed_report(leads=_scope(request, filters))
@@ -255,6 +282,7 @@ def speed(request):
 
 @require_GET
 @login_required
+@answers_invalid_filters
 def coverage(request):
     filters = _filters(request, period="range")
     leads = _scope(request, filters)
@@ -276,6 +304,7 @@ def coverage(request):
 
 @require_GET
 @login_required
+@answers_invalid_filters
 def converts(request):
     filters = _filters(request, period="range")
     report = converts_report(leads=_scope(request, filters))

@@ -4,6 +4,9 @@
   converted to UTC for the queries, so a week across a DST change lasts 167 or 169 hours.
 - Date range (compliance, speed, coverage, converts): the leads that arrived from the first
   day's local midnight to the local midnight after the last day; either end may be open.
+- A report covers days from FIRST_REPORT_DAY to LAST_REPORT_DAY: far enough inside date.min and
+  date.max that a week's neighbours, the day after a range and a local midnight in UTC stay
+  representable. The filter form refuses other days; these functions raise ValueError for them.
 """
 
 import datetime as dt
@@ -14,6 +17,15 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from leads.models import Lead
+
+FIRST_REPORT_DAY = dt.date(1900, 1, 1)
+LAST_REPORT_DAY = dt.date(2999, 12, 31)
+
+
+def _check_reportable(day: dt.date) -> dt.date:
+    if not FIRST_REPORT_DAY <= day <= LAST_REPORT_DAY:
+        raise ValueError(f"{day} is outside the days reports cover ({FIRST_REPORT_DAY} to {LAST_REPORT_DAY}).")
+    return day
 
 
 def org_tz() -> ZoneInfo:
@@ -43,7 +55,7 @@ def week_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     Built from the two local midnights (not start + 7 days) so a DST change makes the week
     167 or 169 hours long.
     """
-    monday = week_start_for(day)
+    monday = week_start_for(_check_reportable(day))
     return day_start(monday), day_start(monday + dt.timedelta(days=7))
 
 
@@ -54,8 +66,8 @@ def recent_weeks(today: dt.date, weeks: int) -> tuple[dt.date, dt.date]:
 
 def range_bounds(date_from: dt.date | None, date_to: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
     """[date_from 00:00, the day after date_to 00:00), org timezone, in UTC; None for an open end."""
-    start = day_start(date_from) if date_from else None
-    end = day_start(date_to + dt.timedelta(days=1)) if date_to else None
+    start = day_start(_check_reportable(date_from)) if date_from else None
+    end = day_start(_check_reportable(date_to) + dt.timedelta(days=1)) if date_to else None
     return start, end
 
 
