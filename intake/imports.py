@@ -20,6 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Role, User
+from leads.csv_safe import csv_safe_writer
 from leads.models import ImportJob, LeadSource
 from leads.selectors import users_assignable_by
 from reactions.intake import lead_intake
@@ -303,7 +304,8 @@ def import_errors_csv(*, job: ImportJob) -> str:
     """The rows that were not imported, as they were in the file, with the row number and the reason."""
     reasons = {entry["row"]: entry["reason"] for entry in job.errors}
     out = io.StringIO()
-    writer = csv.writer(out)
+    # The rows as uploaded, but a cell that would run as a formula in a spreadsheet is neutralised.
+    writer = csv_safe_writer(out)
     header = next(_reader(job.content), [])
     writer.writerow(["row", "reason", *header])
     for number, row in _data_rows(job.content):

@@ -1,6 +1,5 @@
 """Report pages: thin views over reports.selectors (one module per report), scoped to what the viewer may see."""
 
-import csv
 import datetime as dt
 from dataclasses import dataclass
 from functools import wraps
@@ -14,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.models import Team, User
+from leads.csv_safe import csv_safe_writer
 from reports.forms import ReportFilterForm
 from reports.selectors.compliance import compliance_leads, compliance_report
 from reports.selectors.converts import converts_report
@@ -200,7 +200,7 @@ def _csv_time(value) -> str:
 @answers_invalid_filters
 def friday_csv(request):
     _, report = _friday_report(request)
-    writer = csv.writer(_Echo())
+    writer = csv_safe_writer(_Echo())
 
     def rows():
         yield writer.writerow(FRIDAY_CSV_HEADER)

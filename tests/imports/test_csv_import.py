@@ -283,7 +283,8 @@ def test_errors_csv_has_the_bad_rows_as_uploaded_with_reasons(client_for, upload
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["row", "reason", "First name", "Phone", "Email", "Interest"]
     assert [r[0] for r in rows[1:]] == ["3", "4"]
-    assert rows[1][2:] == ["Bad", "+1 555 0000", "", "wrong number"]
+    # A cell starting with "+" would run as a formula in a spreadsheet: it gets a quote (leads.csv_safe).
+    assert rows[1][2:] == ["Bad", "'+1 555 0000", "", "wrong number"]
     assert rows[1][1].startswith("phone: This phone number does not exist")
 
 
