@@ -12,11 +12,21 @@ The rules, in order:
      and when the two never overlap the lead's window wins (it is a legal limit, the rep's is not);
    - business-days-only cadences: never on a Saturday or Sunday, lead's local time.
    Automated email may go any time.
+3. A lead whose zone is uncertain (its number may be in several zones and neither a rep nor the
+   lead has said which: ScheduleRules.lead_tzs) has one contact window and one weekday rule per
+   zone it may be in, and the moment must be inside all of them: the intersection (a number that
+   may be anywhere in the continental US: 11:00–21:00 Eastern).
+   When those windows never meet (zones further apart than the window is long: only with a window
+   narrower than 08:00–21:00, e.g. 09:00–20:00 for a toll-free +1 number that may be anywhere
+   from Guam to American Samoa), the due time follows the windows of the guessed zone
+   (`lead_tz`) instead, so a call task still lands on a day the rep can work it, while nothing
+   that goes out on its own does: `contact_allowed` is false at every moment, so messaging.dispatch
+   holds the automated SMS and gives the rep a task to confirm the zone.
 Local times are built with zoneinfo, so DST changes move the UTC instant, not the local hour.
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from cadences.models import Channel
@@ -80,6 +90,7 @@ def add_business_days(day: dt.date, count: int) -> dt.date:
 
 @dataclass(frozen=True)
 class ScheduleRules:
+    # The lead's zone: its days are counted in it. A guess when lead_tzs lists the zones it may be in.
     lead_tz: str
     contact_start_hour: int = 8
     contact_end_hour: int = 21
@@ -87,6 +98,34 @@ class ScheduleRules:
     rep_start_hour: int = 9
     rep_end_hour: int = 17
     business_days_only: bool = False
+    # Every zone an unconfirmed lead's number may be in; () when its zone is known (rule 3).
+    lead_tzs: tuple[str, ...] = ()
+
+    @property
+    def contact_zones(self) -> tuple[str, ...]:
+        return self.lead_tzs or (self.lead_tz,)
+
+
+def contact_windows(rules: ScheduleRules) -> list[Window]:
+    """The contact window in each zone the lead may be in (one zone when it is known)."""
+    return [Window(ZoneInfo(z), rules.contact_start_hour, rules.contact_end_hour) for z in rules.contact_zones]
+
+
+def contact_allowed(moment: dt.datetime, rules: ScheduleRules) -> bool:
+    """Whether the lead may be texted or called at `moment`: inside the window in every zone it may be in."""
+    return all(window.contains(moment) for window in contact_windows(rules))
+
+
+def next_contact_span(moment: dt.datetime, rules: ScheduleRules) -> tuple[dt.datetime, dt.datetime] | None:
+    """The next stretch [opens, closes) at or after `moment` when contact is allowed, or None if none this week."""
+    windows = contact_windows(rules)
+    opens = first_moment_in_all(moment, windows)
+    if opens is None:
+        return None
+    closes = opens
+    while all(w.contains(closes) for w in windows) and closes < opens + dt.timedelta(days=1):
+        closes += dt.timedelta(minutes=15)
+    return opens, closes
 
 
 def step_due_at(
@@ -111,18 +150,27 @@ def step_due_at(
 
 
 def allowed_moment(moment: dt.datetime, *, channel: str, automated: bool, rules: ScheduleRules) -> dt.datetime:
-    """Move `moment` forward to the first instant this kind of touch may happen (module docstring, rule 2)."""
-    lead_tz = ZoneInfo(rules.lead_tz)
+    """Move `moment` forward to the first instant this kind of touch may happen (module docstring, rules 2–3)."""
+    found = _first_allowed(moment, channel=channel, automated=automated, rules=rules)
+    if found is None and rules.lead_tzs:
+        # Rule 3: the candidate zones' windows never meet. The guessed zone's windows place the due
+        # time; contact_allowed stays false for it, so nothing is sent on the guess.
+        found = _first_allowed(moment, channel=channel, automated=automated, rules=replace(rules, lead_tzs=()))
+    return found or moment
+
+
+def _first_allowed(moment: dt.datetime, *, channel: str, automated: bool, rules: ScheduleRules) -> dt.datetime | None:
+    zones = [ZoneInfo(z) for z in rules.contact_zones]
     # Business days are the lead's: Saturday in the lead's town is Saturday, whatever the rep's clock says.
-    lead_days = [Window(lead_tz, 0, 24, weekdays_only=True)] if rules.business_days_only else []
-    contact = Window(lead_tz, rules.contact_start_hour, rules.contact_end_hour)
+    lead_days = [Window(tz, 0, 24, weekdays_only=True) for tz in zones] if rules.business_days_only else []
+    contact = contact_windows(rules)
     rep = Window(ZoneInfo(rules.rep_tz or rules.lead_tz), rules.rep_start_hour, rules.rep_end_hour)
     if automated and channel == Channel.SMS:
-        legal, preferred = [contact], []
+        legal, preferred = contact, []
     elif automated:
         legal, preferred = [], []
     elif channel in (Channel.CALL, Channel.SMS):
-        legal, preferred = [contact], [rep]
+        legal, preferred = contact, [rep]
     else:
         legal, preferred = [], [rep]
     windows = lead_days + legal + preferred
@@ -131,5 +179,5 @@ def allowed_moment(moment: dt.datetime, *, channel: str, automated: bool, rules:
     found = first_moment_in_all(moment, windows)
     if found is None:
         # The rep's hours never meet the lead's window: the lead's legal window wins.
-        found = first_moment_in_all(moment, lead_days + legal) or moment
+        found = first_moment_in_all(moment, lead_days + legal)
     return found

@@ -33,9 +33,11 @@ RUNNING = (Enrollment.State.ACTIVE, Enrollment.State.PAUSED)
 
 
 def schedule_rules_for(*, lead: Lead, cadence: Cadence | None = None) -> ScheduleRules:
+    """The scheduling rules for this lead: its zone, or every zone it may be in while that is uncertain."""
     rep = lead.owner
     return ScheduleRules(
         lead_tz=lead.timezone or settings.TIME_ZONE,
+        lead_tzs=tuple(lead.contact_timezones) if lead.timezone_uncertain else (),
         contact_start_hour=settings.CONTACT_WINDOW_START_HOUR,
         contact_end_hour=settings.CONTACT_WINDOW_END_HOUR,
         rep_tz=rep.timezone if rep else None,

@@ -192,20 +192,28 @@ class LeadEditForm(forms.Form):
     interest = forms.CharField(
         max_length=1000, required=False, label="Why are you contacting us?", widget=forms.Textarea(attrs={"rows": 3})
     )
-    timezone = forms.ChoiceField()
+    # Choosing a zone here is what confirms it (lead_update); "" leaves it to the phone number.
+    timezone = forms.ChoiceField(required=False)
     twitter_handle = forms.CharField(max_length=51, required=False, label="Twitter/X handle")
     linkedin_url = forms.CharField(max_length=200, required=False, label="LinkedIn URL")
 
     def __init__(self, *args, lead: Lead, **kwargs):
-        kwargs.setdefault(
-            "initial",
-            {f: getattr(lead, f) for f in self.base_fields if hasattr(lead, f)},
-        )
+        initial = {f: getattr(lead, f) for f in self.base_fields if hasattr(lead, f)}
+        if lead.timezone_uncertain:
+            # The guess is not offered as the answer: saving the form unchanged must not confirm it.
+            initial["timezone"] = ""
+        kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)
         choices = timezone_choices()
         if lead.timezone and lead.timezone not in dict(choices):
             choices = [(lead.timezone, lead.timezone), *choices]
-        self.fields["timezone"].choices = choices
+        guess = (
+            f"Not confirmed: one of {len(lead.timezone_candidates)} zones (guess: {lead.timezone})"
+            if lead.timezone_uncertain
+            else "From the phone number"
+        )
+        self.fields["timezone"].choices = [("", guess), *choices]
+        self.fields["timezone"].help_text = "Pick the lead's zone (they told you, or you checked) to confirm it."
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
@@ -239,7 +247,10 @@ class LeadEditForm(forms.Form):
 
     def update_kwargs(self, data=None) -> dict:
         data = dict(self.cleaned_data if data is None else data)
-        data["timezone_name"] = data.pop("timezone", "")
+        zone = data.pop("timezone", "")
+        # Only a zone the rep picked is passed on (and so confirmed); an untouched field keeps what the lead has.
+        if "timezone" in self.changed_data:
+            data["timezone_name"] = zone
         return data
 
 

@@ -70,7 +70,13 @@ class Lead(models.Model):
     )
     # Denormalised from the owner (or the source when unassigned): managers' scope is one indexed filter.
     team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    # The zone the lead's days are counted in and shown in. Taken from the phone number it is a guess
+    # when the number may be in several zones (timezone_candidates); it is confirmed only by an explicit
+    # act: a zone given at intake (API, CSV, the intake form) or chosen by a rep on the lead's edit page.
     timezone = models.CharField(max_length=64)
+    # Every zone the phone number may be in (phonenumbers), sorted; [] when unknown or no phone.
+    timezone_candidates = models.JSONField(default=list, blank=True)
+    timezone_confirmed = models.BooleanField(default=False)
     email_opt_out = models.BooleanField(default=False)
     sms_opt_out = models.BooleanField(default=False)
     call_opt_out = models.BooleanField(default=False)
@@ -128,6 +134,16 @@ class Lead(models.Model):
     @property
     def is_open(self):
         return self.status in OPEN_STATUSES
+
+    @property
+    def timezone_uncertain(self) -> bool:
+        """The number may be in several zones and nobody has said which: quiet hours hold in all of them."""
+        return not self.timezone_confirmed and len(self.timezone_candidates or []) > 1
+
+    @property
+    def contact_timezones(self) -> list[str]:
+        """The zones the contact window must hold in: every candidate while uncertain, else the lead's zone."""
+        return sorted(self.timezone_candidates) if self.timezone_uncertain else [self.timezone]
 
 
 class LeadEvent(models.Model):

@@ -4,6 +4,7 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from phonenumbers import timezone as phone_timezone
+from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 
 def phone_normalize(raw: str, *, region: str | None = None) -> str:
@@ -36,21 +37,60 @@ def phone_display(e164: str) -> str:
         return e164
 
 
-def timezone_for_phone(e164: str) -> str | None:
-    """The IANA timezone of a number when its prefix pins one down, else None.
-
-    phonenumbers lists every zone a prefix may be in; a US area code usually gives one.
-    When it gives several, the organisation's zone wins if listed, else the first.
-    """
+def _parse(e164: str) -> phonenumbers.PhoneNumber | None:
     if not e164:
         return None
     try:
-        zones = phone_timezone.time_zones_for_number(phonenumbers.parse(e164))
+        return phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
         return None
-    zones = [z for z in zones if z != phone_timezone.UNKNOWN_TIMEZONE]
+
+
+def timezones_for_phone(e164: str) -> list[str]:
+    """Every IANA zone the number may be in, as phonenumbers' prefix tables say (sorted; [] if unknown).
+
+    A US area code usually gives one zone; an Australian or Russian mobile, a toll-free +1 800
+    number or Newfoundland's 709 give several, and nothing in the number says which.
+    """
+    number = _parse(e164)
+    if number is None:
+        return []
+    zones = phone_timezone.time_zones_for_number(number)
+    return sorted(z for z in zones if z != phone_timezone.UNKNOWN_TIMEZONE)
+
+
+def timezone_for_phone(e164: str) -> str | None:
+    """The zone to show and to count a lead's days in when nobody has said which: a guess.
+
+    The organisation's zone when the number may be in it, else the first candidate; None when
+    phonenumbers knows no zone. Quiet hours never rely on the guess alone: a lead whose number
+    may be in several zones is texted and called only inside the window in all of them
+    (Lead.timezone_uncertain, cadences.scheduling).
+    """
+    zones = timezones_for_phone(e164)
     if not zones:
         return None
     if settings.TIME_ZONE in zones:
         return settings.TIME_ZONE
     return zones[0]
+
+
+def timezone_prefix_for_phone(e164: str) -> str:
+    """The part of the number that decided its zones, for people: "+61" (an Australian mobile), "+1 709".
+
+    Mirrors phonenumbers.timezone: numbers of a non-geographic type (mobiles in many countries,
+    toll-free) are looked up by country code, the others by their longest listed prefix.
+    """
+    number = _parse(e164)
+    if number is None:
+        return ""
+    country = str(number.country_code)
+    digits = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+    if not phonenumbers.is_number_type_geographical(phonenumbers.number_type(number), number.country_code):
+        digits = country
+    for length in range(min(len(digits), TIMEZONE_LONGEST_PREFIX), 0, -1):
+        if digits[:length] in TIMEZONE_DATA:
+            prefix = digits[:length]
+            rest = prefix[len(country) :]
+            return f"+{country} {rest}" if rest else f"+{country}"
+    return f"+{country}"

@@ -18,7 +18,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.decorators import managers_and_admins, role_required
 from accounts.models import Role
+from cadences.scheduling import next_contact_span
 from cadences.selectors import touches_upcoming_for_lead
+from cadences.services import schedule_rules_for
 from leads.forms import (
     SERVICE_FIELD_MAP,
     AssignForm,
@@ -31,6 +33,7 @@ from leads.forms import (
     add_service_errors,
     is_manager_or_admin,
 )
+from leads.phones import timezone_prefix_for_phone
 from leads.selectors import (
     lead_get_for,
     lead_timeline,
@@ -95,11 +98,39 @@ def _timeline_context(request, lead, *, note_form=None):
 
 
 def _lead_local_time(lead) -> str:
-    """The lead's wall-clock time now, formatted here: templates would convert it back to the viewer's zone."""
+    """The lead's wall-clock time now, formatted here: templates would convert it back to the viewer's zone.
+
+    While the zone is uncertain, the earliest and the latest it may be.
+    """
+    now = timezone.now()
     try:
-        return timezone.now().astimezone(zoneinfo.ZoneInfo(lead.timezone)).strftime("%a %H:%M")
+        times = sorted(now.astimezone(zoneinfo.ZoneInfo(z)).replace(tzinfo=None) for z in lead.contact_timezones)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return ""
+    if len(times) > 1 and times[0] != times[-1]:
+        return f"between {times[0]:%a %H:%M} and {times[-1]:%a %H:%M}"
+    return f"{times[0]:%a %H:%M}"
+
+
+def _timezone_note(lead, viewer) -> dict | None:
+    """What the lead page says while the lead's zone is a guess (None once it is known)."""
+    if not lead.timezone_uncertain:
+        return None
+    rules = schedule_rules_for(lead=lead)
+    span = next_contact_span(timezone.now(), rules)
+    viewer_tz = zoneinfo.ZoneInfo(viewer.timezone or settings.TIME_ZONE)
+    note = {
+        "prefix": timezone_prefix_for_phone(lead.phone),
+        "zones": lead.contact_timezones,
+        "window": f"{rules.contact_start_hour:02d}:00–{rules.contact_end_hour:02d}:00",
+        "next_opens": "",
+        "next_closes": "",
+    }
+    if span:
+        opens, closes = (moment.astimezone(viewer_tz) for moment in span)
+        note["next_opens"] = opens.strftime("%a %H:%M")
+        note["next_closes"] = closes.strftime("%H:%M" if closes.date() == opens.date() else "%a %H:%M")
+    return note
 
 
 def _render_detail(request, lead, *, note_form=None, status_form=None):
@@ -110,6 +141,7 @@ def _render_detail(request, lead, *, note_form=None, status_form=None):
         **_timeline_context(request, lead, note_form=note_form),
         "touches": touches_upcoming_for_lead(lead=lead),
         "local_time": _lead_local_time(lead),
+        "timezone_note": _timezone_note(lead, user),
         "min_attempts": minimum,
         "attempts_percent": min(100, int(100 * lead.attempt_count / minimum)) if minimum else 100,
         "status_form": status_form or StatusForm(user=user, initial={"status": lead.status}),

@@ -41,7 +41,6 @@ sent twice; the lease is many times the transports' timeouts.
 import datetime as dt
 import logging
 import uuid
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -51,7 +50,7 @@ from django.utils import timezone
 
 from cadences.models import Channel, Touch, TouchStatus
 from cadences.rendering import render_text
-from cadences.scheduling import Window
+from cadences.scheduling import allowed_moment, contact_allowed, contact_windows, first_moment_in_all
 from cadences.services import (
     consent_skip_reason,
     enrollment_complete_if_done,
@@ -165,13 +164,40 @@ def _consent_problem(touch: Touch) -> str:
     return consent_skip_reason(touch.lead, touch.channel, True)
 
 
+# An SMS waiting for its lead's zone to be confirmed is looked at again this often: once a rep
+# confirms it, the text goes inside the confirmed zone's window within the hour.
+ZONE_UNCONFIRMED_RECHECK = dt.timedelta(hours=1)
+ZONE_CONFIRM_TASK_TITLE = "Confirm the lead's timezone: texts wait until then"
+
+
 def _quiet_until(touch: Touch, now: dt.datetime) -> dt.datetime | None:
-    """For SMS: the next allowed moment if `now` is outside the recipient's contact window."""
+    """For SMS: None if it may go now, else when to look at it again.
+
+    It may go only inside the contact window in every zone the lead may be in (one zone once it
+    is known; cadences.scheduling, rule 3), else it waits for the next moment inside all of them.
+    When those windows never meet, it waits for the zone to be confirmed: looked at again every
+    ZONE_UNCONFIRMED_RECHECK, and the lead's rep gets one task to confirm the zone.
+    """
     if touch.channel != Channel.SMS:
         return None
     rules = schedule_rules_for(lead=touch.lead)
-    window = Window(ZoneInfo(rules.lead_tz), rules.contact_start_hour, rules.contact_end_hour)
-    return None if window.contains(now) else window.next_open(now)
+    if contact_allowed(now, rules):
+        return None
+    opens = first_moment_in_all(now, contact_windows(rules))
+    if opens is not None:
+        return opens
+    _zone_confirm_task_ensure(lead=touch.lead, rules=rules, now=now)
+    return now + ZONE_UNCONFIRMED_RECHECK
+
+
+def _zone_confirm_task_ensure(*, lead: Lead, rules, now: dt.datetime) -> None:
+    with transaction.atomic():
+        # The lead's row lock: two workers holding two of its texts leave one task.
+        Lead.objects.select_for_update().filter(pk=lead.pk).values_list("pk", flat=True).first()
+        if Touch.objects.open_tasks().filter(lead=lead, title=ZONE_CONFIRM_TASK_TITLE).exists():
+            return
+        due = allowed_moment(now, channel=Channel.TASK, automated=False, rules=rules)
+        task_create(lead=lead, title=ZONE_CONFIRM_TASK_TITLE, channel=Channel.TASK, due_at=due)
 
 
 def touch_send(*, touch_id: int, token) -> str:

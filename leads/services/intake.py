@@ -21,7 +21,7 @@ from leads.models import (
     LeadEvent,
     LeadSource,
 )
-from leads.phones import phone_normalize, timezone_for_phone
+from leads.phones import phone_normalize, timezone_for_phone, timezones_for_phone
 from leads.timeline import lead_event_add
 
 # Longest value accepted per intake field; longer input is an error, never silently cut.
@@ -103,7 +103,11 @@ def lead_clean_input(
             errors.setdefault("timezone", []).append(f"Unknown timezone {tz[:64]!r}; use a name like America/Chicago.")
     if errors:
         raise ValidationError(errors)
+    # A zone given here (API/CSV `timezone`, a rep on the intake or edit form) is the lead's word or
+    # the rep's: confirmed. Else the phone's zone is a guess; the candidates bound quiet hours.
     data["timezone"] = tz or timezone_for_phone(data["phone"]) or settings.TIME_ZONE
+    data["timezone_candidates"] = timezones_for_phone(data["phone"])
+    data["timezone_confirmed"] = bool(tz)
     return data
 
 
@@ -224,6 +228,8 @@ def _lead_create(data, *, source, owner, actor, via, referred_by, at) -> Lead:
         twitter_handle=data["twitter_handle"],
         linkedin_url=data["linkedin_url"],
         timezone=data["timezone"],
+        timezone_candidates=data["timezone_candidates"],
+        timezone_confirmed=data["timezone_confirmed"],
         source=source,
         owner=owner,
         team=team,
@@ -261,6 +267,15 @@ def _inquiry_add_to_existing(lead: Lead, data, *, source, actor, via, at) -> Non
                 continue
             setattr(lead, field, data[field])
             changed.append(field)
+    # An unconfirmed zone is a guess, not the rep's: the phone now learnt (an email-only lead) brings
+    # its candidate zones, and a zone the lead states now confirms it.
+    if not lead.timezone_confirmed:
+        if "phone" in changed:
+            lead.timezone, lead.timezone_candidates = data["timezone"], data["timezone_candidates"]
+            changed += ["timezone", "timezone_candidates"]
+        if data["timezone_confirmed"]:
+            lead.timezone, lead.timezone_confirmed = data["timezone"], True
+            changed += ["timezone", "timezone_confirmed"]
     if changed:
-        lead.save(update_fields=changed + ["updated_at"])
+        lead.save(update_fields=list(dict.fromkeys(changed)) + ["updated_at"])
     notify(user=lead.owner, lead=lead, text=f"{lead.full_name} got in touch again ({via}).")

@@ -12,9 +12,15 @@ from leads.timeline import lead_event_add
 
 
 def lead_update(*, lead: Lead, by: User, **fields) -> Lead:
-    """Edit a lead's details; phone/email are re-validated and duplicates refused."""
+    """Edit a lead's details; phone/email are re-validated and duplicates refused.
+
+    The timezone: a zone named in `timezone_name` is the rep's explicit choice and confirms it;
+    `timezone_name=""` goes back to the phone number's guess; without `timezone_name` a confirmed
+    zone stays and a guess follows the phone number (a new number, new candidate zones).
+    """
     current = {f: getattr(lead, f) for f in FIELD_LIMITS if f != "email"}
-    merged = {**current, "email": lead.email, "phone": lead.phone, "timezone_name": lead.timezone}
+    kept_zone = lead.timezone if lead.timezone_confirmed else ""
+    merged = {**current, "email": lead.email, "phone": lead.phone, "timezone_name": kept_zone}
     merged.update(fields)
     phone = merged.pop("phone")
     data = lead_clean_input(phone=phone, **merged)
@@ -31,8 +37,20 @@ def lead_update(*, lead: Lead, by: User, **fields) -> Lead:
         setattr(lead, f, data[f])
     if changed:
         lead.save(update_fields=changed + ["updated_at"])
-        lead_event_add(lead=lead, kind=LeadEvent.Kind.EDIT, text="Edited " + ", ".join(changed), actor=by)
+        lead_event_add(lead=lead, kind=LeadEvent.Kind.EDIT, text=_edit_text(lead, changed), actor=by)
     return lead
+
+
+def _edit_text(lead: Lead, changed: list[str]) -> str:
+    """The timeline line of an edit: the fields changed, and what became of the timezone's confirmation."""
+    fields = [f for f in changed if f not in ("timezone_candidates", "timezone_confirmed")]
+    parts = ["Edited " + ", ".join(fields)] if fields else []
+    if lead.timezone_confirmed and {"timezone", "timezone_confirmed"} & set(changed):
+        parts.append(f"timezone confirmed: {lead.timezone}")
+    elif "timezone_confirmed" in changed:
+        parts.append("timezone back to a guess from the phone number")
+    text = "; ".join(parts) or "Edited timezone candidates"
+    return text[0].upper() + text[1:]
 
 
 def lead_note_add(*, lead: Lead, by: User, text: str) -> LeadEvent:
