@@ -1,11 +1,13 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from intake import api
+from intake import api, api_errors
 
 app_name = "api"
 urlpatterns = [
     path("leads/", api.LeadCreateView.as_view(), name="lead_create"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Last: the rest of /api/ is a JSON 404, not the site's HTML page.
+    re_path(r"", api_errors.ApiNotFoundView.as_view(), name="not_found"),
 ]
