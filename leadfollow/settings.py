@@ -146,6 +146,25 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# The client address the lockout counts by. TRUSTED_PROXY_COUNT=0 (no proxy): REMOTE_ADDR, and
+# X-Forwarded-For is never read, so a made-up header neither locks out another address nor dodges
+# a lockout. Behind N reverse proxies that each append the address they saw to X-Forwarded-For
+# (nginx's $proxy_add_x_forwarded_for, Caddy, Traefik), the client is the Nth entry from the right;
+# entries to its left came from the client and are ignored. django-ipware (axes' resolver) is given
+# the proxies listed in the header after the client, N - 1 (the last proxy is REMOTE_ADDR, not in
+# the header), and takes the entry just before them; not strict, so made-up entries on the left are
+# allowed (and skipped) rather than making the whole header unreadable.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 (no proxy) or the number of proxies in front.")
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR",)
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1
+    AXES_IPWARE_PROXY_ORDER = "left-most"
+    IPWARE_STRICT = False
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
