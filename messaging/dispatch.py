@@ -18,6 +18,8 @@ batches of touch ids. The states of an automated touch:
    - SMTP (two-phase): after the whole message is transmitted but before the final ".", so a
      crash before the commit point leaves nothing delivered and a crash after leaves `sent`.
    - Twilio: right after the API accepted the message (HTTP 201).
+   A touch whose message cannot be rendered or built (a template tag that raises, a line break
+   in a header) fails with the reason and a task for the rep, before any provider sees it.
 3. Record: the provider's id, a Message row and a timeline entry.
 4. Reconcile (`touches_reconcile_stuck`): a touch left in `sending` past the lease
    (DISPATCH_LEASE_SECONDS, counted from the claim, or from the send start once started) belongs
@@ -43,7 +45,8 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -72,6 +75,9 @@ BACKOFF_MAX_SECONDS = 3600
 # How far back the reconciler looks for touches sent but never recorded (step 5).
 UNRECORDED_LOOKBACK = dt.timedelta(days=1)
 
+# A touch whose message could not be rendered or built (ours), or that the provider refused as malformed.
+UNBUILDABLE = "unbuildable"
+NOT_BUILT_CODES = {UNBUILDABLE, "invalid_message"}
 # Permanent SMS failures and what they mean for the lead's number.
 SMS_OPTED_OUT_CODES = {"21610"}
 SMS_UNUSABLE_CODES = {"21211", "21614", "21612", "21408", "30006", "30003", "30005"}
@@ -131,6 +137,14 @@ def _release(touch_id, token, *, due_at, reason="", status=TouchStatus.SCHEDULED
     )
 
 
+# Failures of the environment rather than of one touch (see outgoing_message_or_problem).
+ENVIRONMENT_ERRORS = (DatabaseError, ImportError, ImproperlyConfigured, OSError, MemoryError)
+
+
+class MessageNotBuildable(ValueError):
+    """A touch whose message cannot be built as it stands (its str() is the reason shown to the rep)."""
+
+
 def outgoing_message_for(touch: Touch) -> transports.OutgoingMessage:
     """Render a touch into what the transport sends: the step's template for this lead and rep."""
     lead, rep, step = touch.lead, touch.lead.owner, touch.step
@@ -145,6 +159,11 @@ def outgoing_message_for(touch: Touch) -> transports.OutgoingMessage:
         f"Don't want these emails? Unsubscribe: {link}"
     )
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ")
+    headers = {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    for name, value in {"subject": subject, "address": lead.email, **headers}.items():
+        if "\n" in value or "\r" in value:
+            # A lead saved with a line break in its name (before the input rule, or by hand in the admin).
+            raise MessageNotBuildable(f"the {name} would contain a line break: fix the lead's details or the step")
     return transports.OutgoingMessage(
         channel="email",
         to=lead.email,
@@ -153,11 +172,29 @@ def outgoing_message_for(touch: Touch) -> transports.OutgoingMessage:
         touch_id=touch.pk,
         lead_id=lead.pk,
         message_id=f"<touch-{touch.pk}@{domain}>",
-        headers={
-            "List-Unsubscribe": f"<{link}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
+        headers=headers,
     )
+
+
+def outgoing_message_or_problem(touch: Touch) -> tuple[transports.OutgoingMessage | None, str]:
+    """The touch's message, or None and why it cannot be built.
+
+    Whatever rendering and building raise is the touch's own problem (a template tag that fails
+    when rendered, a line break in a header): retrying cannot help, so the callers fail the touch
+    with the reason instead of letting the exception out of the worker. A broken environment is
+    not the touch's problem (the database, a module or setting that fails to load, the disk): it
+    would fail every touch alike, so it propagates, the claim stays, and the lease and the
+    reconciler settle the touch once the environment is mended.
+    """
+    try:
+        return outgoing_message_for(touch), ""
+    except ENVIRONMENT_ERRORS:
+        raise
+    except Exception as exc:
+        # The exception's text may quote the lead's details: it goes to the touch, not to the log.
+        log.warning("touch %s: its message cannot be built (%s)", touch.pk, type(exc).__name__)
+        detail = str(exc) if isinstance(exc, MessageNotBuildable) else f"{type(exc).__name__}: {exc}"
+        return None, f"The message could not be built: {detail}"[:500]
 
 
 def _consent_problem(touch: Touch) -> str:
@@ -220,7 +257,9 @@ def touch_send(*, touch_id: int, token) -> str:
     if quiet_until is not None:
         _release(touch_id, token, due_at=quiet_until, reason="Outside the recipient's contact hours")
         return "quiet"
-    message = outgoing_message_for(touch)
+    message, problem = outgoing_message_or_problem(touch)
+    if message is None:
+        return _fail_unbuildable(touch, token, reason=problem)
     started = Touch.objects.filter(
         _mine(touch_id, token), status=TouchStatus.SENDING, send_started_at__isnull=True
     ).update(send_started_at=now)
@@ -237,7 +276,7 @@ def touch_send(*, touch_id: int, token) -> str:
     try:
         result = transports.send(message, commit_point=commit_point)
     except transports.TransportError as exc:
-        return _handle_failure(touch, token, exc)
+        return _handle_failure(touch, token, exc, message=message)
     touch_record_sent(touch=touch, token=token, message=message, result=result)
     return "sent"
 
@@ -296,16 +335,14 @@ def _record_sent(*, touch: Touch, token, message, result) -> None:
     enrollment_complete_if_done(enrollment_id=touch.enrollment_id)
 
 
-def _handle_failure(touch: Touch, token, exc: "transports.TransportError") -> str:
+def _handle_failure(touch: Touch, token, exc: "transports.TransportError", *, message) -> str:
     now = timezone.now()
     attempts = Touch.objects.filter(pk=touch.pk).values_list("send_attempts", flat=True).first() or 1
     if not exc.permanent and exc.code == "claim_lost":
         return "stale"
     if exc.code == "outcome_unknown" and exc.after_commit:
         # The SMTP server may well have accepted it and we already said "sent": never resend.
-        touch_record_sent(
-            touch=touch, token=token, message=outgoing_message_for(touch), result=transports.ProviderResult("", "sent")
-        )
+        touch_record_sent(touch=touch, token=token, message=message, result=transports.ProviderResult("", "sent"))
         Touch.objects.filter(pk=touch.pk).update(failure_reason=f"Delivery not confirmed: {exc.reason}"[:500])
         return "sent"
     if not exc.permanent and exc.code == "outcome_unknown":
@@ -324,11 +361,28 @@ def _handle_failure(touch: Touch, token, exc: "transports.TransportError") -> st
     return "failed"
 
 
+def _fail_unbuildable(touch: Touch, token, *, reason: str) -> str:
+    """A claimed touch whose message cannot be built: no provider saw it; it fails with the reason."""
+    if not _release(touch.pk, token, due_at=touch.due_at, reason=reason, status=TouchStatus.FAILED):
+        return "stale"
+    touch_fail_permanently(touch=touch, code=UNBUILDABLE, reason=reason)
+    return "failed"
+
+
 def touch_fail_permanently(*, touch: Touch, code: str, reason: str) -> None:
-    """A touch the provider refused for good: flag the lead's channel and give the rep a task."""
+    """A touch the provider refused for good: flag the lead's channel and give the rep a task.
+
+    A message that could not be built (UNBUILDABLE, or the provider's "invalid_message") says
+    nothing about the number or the address: nothing is flagged, the rep is asked to fix it.
+    """
     lead = touch.lead
     code = str(code or "")
-    if touch.channel == Channel.SMS:
+    task_channel = Channel.CALL
+    if code in NOT_BUILT_CODES:
+        what = "text" if touch.channel == Channel.SMS else "email"
+        fix = f"The automated {what} could not be built: check the lead's details and the step, then write yourself"
+        task_channel = touch.channel
+    elif touch.channel == Channel.SMS:
         if code in SMS_OPTED_OUT_CODES:
             Lead.objects.filter(pk=lead.pk).update(sms_opt_out=True)
             fix = "The number opted out of SMS: call instead"
@@ -349,7 +403,7 @@ def touch_fail_permanently(*, touch: Touch, code: str, reason: str) -> None:
         at=timezone.now(),
         data={"touch": touch.pk, "code": code},
     )
-    task_create(lead=lead, title=fix, channel=Channel.CALL, urgent=False)
+    task_create(lead=lead, title=fix, channel=task_channel, urgent=False)
     enrollment_complete_if_done(enrollment_id=touch.enrollment_id)
 
 
@@ -372,7 +426,11 @@ def touches_reconcile_stuck(*, now: dt.datetime | None = None, limit: int = 500)
                 _mine(touch.pk, token), status=TouchStatus.SENDING, send_started_at__isnull=True
             ).update(status=TouchStatus.SCHEDULED, claim_token=None)
             continue
-        message = outgoing_message_for(touch)
+        message, problem = outgoing_message_or_problem(touch)
+        if message is None:
+            # Built when it started, not buildable now: the provider cannot be asked. Never resent blindly.
+            _fail_unbuildable(touch, token, reason=f"Not sent again (it may have gone out): {problem}")
+            continue
         try:
             result = transports.lookup_sent(message, since=touch.claimed_at - dt.timedelta(seconds=5))
         except transports.TransportError as exc:
@@ -408,7 +466,16 @@ def touches_record_unrecorded(*, now: dt.datetime | None = None, limit: int = 50
         .order_by("sent_at")[:limit]
     )
     for touch in unrecorded:
-        message = outgoing_message_for(touch)
+        message, problem = outgoing_message_or_problem(touch)
+        if message is None:
+            # Sent, but its step or lead changed since and it no longer renders: record what is known.
+            message = transports.OutgoingMessage(
+                channel=touch.channel,
+                to=touch.lead.phone if touch.channel == Channel.SMS else touch.lead.email,
+                body=f"({problem})",
+                touch_id=touch.pk,
+                lead_id=touch.lead_id,
+            )
         result = transports.ProviderResult(touch.provider_message_id or message.message_id, "sent")
         if not result.provider_message_id and message.channel == "sms":
             try:  # Twilio's id, for its status callbacks; the touch is recorded either way

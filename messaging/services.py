@@ -15,6 +15,7 @@ from django.db import transaction
 from cadences.models import Channel, Touch, TouchStatus
 from cadences.services import enrollment_exit, touch_label
 from leads.models import Lead, LeadEvent
+from leads.text import single_line
 from leads.timeline import lead_event_add
 from messaging import transports
 from messaging.dispatch import touch_fail_permanently
@@ -264,7 +265,9 @@ def on_anymail_tracking(sender, event, esp_name="", **kwargs) -> None:
 def rep_alert_new_lead(*, lead_id: int) -> dict:
     """Tell the lead's owner at once: email, and SMS to their own phone when they have one.
 
-    Never raises: an alert that cannot go out is logged, the lead is already safe.
+    Never raises: an alert that cannot go out is logged, the lead is already safe. The lead's name
+    is cleaned by the input rule (leads/text.py) again here: a lead saved before the rule, or by
+    hand, must not break the subject line.
     """
     sent = {"email": False, "sms": False}
     lead = Lead.objects.select_related("owner", "source").filter(pk=lead_id).first()
@@ -272,14 +275,15 @@ def rep_alert_new_lead(*, lead_id: int) -> dict:
         return sent
     rep = lead.owner
     link = f"{settings.PUBLIC_BASE_URL}/leads/{lead.pk}/"
-    text = f"New lead assigned to you: {lead.full_name}"
+    name = single_line(lead.full_name)
+    text = f"New lead assigned to you: {name}"
     if lead.phone:
         text += f", {lead.phone}"
     if lead.source:
         text += f" (via {lead.source.name})"
     if rep.email:
         try:
-            send_mail(f"New lead: {lead.full_name}", f"{text}.\n\nCall now: {link}\n", None, [rep.email])
+            send_mail(f"New lead: {name}", f"{text}.\n\nCall now: {link}\n", None, [rep.email])
             sent["email"] = True
         except Exception:
             log.exception("new-lead alert email to %s failed (lead %s)", rep.email, lead.pk)

@@ -8,7 +8,7 @@ import logging
 from xml.sax.saxutils import escape
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -46,8 +46,13 @@ def twilio_inbound_sms(request):
     if not twilio_signature_valid(request):
         log.warning("inbound SMS webhook with a bad or missing signature from %s", request.META.get("REMOTE_ADDR"))
         return HttpResponseForbidden("invalid signature")
+    sid = (request.POST.get("MessageSid", "") or request.POST.get("SmsSid", "")).strip()
+    if not sid:
+        # Twilio always sends one; without it a redelivery could not be told from a new text, so
+        # it is refused rather than processed on every delivery (README "Guarantees", Duplicates).
+        return HttpResponseBadRequest("MessageSid is required")
     result = inbound_sms_receive(
-        sid=request.POST.get("MessageSid", "") or request.POST.get("SmsSid", ""),
+        sid=sid,
         from_number=request.POST.get("From", ""),
         to_number=request.POST.get("To", ""),
         body=request.POST.get("Body", ""),

@@ -22,6 +22,7 @@ from leads.models import (
     LeadSource,
 )
 from leads.phones import phone_normalize, timezone_for_phone, timezones_for_phone
+from leads.text import multi_line, single_line
 from leads.timeline import lead_event_add
 
 # Longest value accepted per intake field; longer input is an error, never silently cut.
@@ -35,6 +36,8 @@ FIELD_LIMITS = {
     "linkedin_url": 200,
     "email": 254,
 }
+# Intake fields that keep their line breaks (leads/text.py); every other one is a single line.
+FREE_TEXT_FIELDS = frozenset({"interest"})
 
 
 @dataclass
@@ -56,22 +59,31 @@ def lead_clean_input(
     twitter_handle: str = "",
     linkedin_url: str = "",
 ) -> dict:
-    """Validate and normalise intake fields; raise ValidationError({field: [messages]}) on any bad value."""
-    data = {
-        "first_name": (first_name or "").strip(),
-        "last_name": (last_name or "").strip(),
-        "company": (company or "").strip(),
-        "how_heard": (how_heard or "").strip(),
-        "interest": (interest or "").strip(),
-        "twitter_handle": (twitter_handle or "").strip().lstrip("@"),
-        "linkedin_url": (linkedin_url or "").strip(),
-        "email": (email or "").strip(),
+    """Validate and normalise intake fields; raise ValidationError({field: [messages]}) on any bad value.
+
+    Every intake path and every edit comes through here, so this is where the input rule of
+    leads/text.py is applied: one-line fields lose control characters, escape sequences and line
+    breaks (they end up in email subjects); the interest keeps its lines. An email address is only
+    trimmed: one with a control character in it is refused, not rewritten into another address.
+    """
+    given = {
+        "first_name": first_name,
+        "last_name": last_name,
+        "company": company,
+        "how_heard": how_heard,
+        "interest": interest,
+        "twitter_handle": twitter_handle,
+        "linkedin_url": linkedin_url,
+        "email": email,
     }
+    data = {field: (multi_line if field in FREE_TEXT_FIELDS else single_line)(value) for field, value in given.items()}
+    data["twitter_handle"] = data["twitter_handle"].lstrip("@")
+    data["email"] = (email or "").strip()
     errors: dict[str, list[str]] = {}
     for field, limit in FIELD_LIMITS.items():
         if len(data[field]) > limit:
             errors.setdefault(field, []).append(f"Ensure this value has at most {limit} characters.")
-        if "\x00" in data[field]:
+        if "\x00" in (given[field] or ""):
             errors.setdefault(field, []).append("Null characters are not allowed.")
     if not data["first_name"]:
         errors.setdefault("first_name", []).append("Enter the lead's first name.")

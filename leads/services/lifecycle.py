@@ -8,11 +8,15 @@ from accounts.models import Role, User
 from accounts.services import notify
 from leads.models import GIVE_UP_STATUSES, OPEN_STATUSES, Contact, Lead, LeadEvent, LeadStatus
 from leads.services.intake import FIELD_LIMITS, lead_clean_input
+from leads.text import multi_line
 from leads.timeline import lead_event_add
 
 
 def lead_update(*, lead: Lead, by: User, **fields) -> Lead:
     """Edit a lead's details; phone/email are re-validated and duplicates refused.
+
+    Every field goes through lead_clean_input again, the input rule included: an edit also cleans
+    a name that was saved before the rule (it shows up in "Edited …" like any other change).
 
     The timezone: a zone named in `timezone_name` is the rep's explicit choice and confirms it;
     `timezone_name=""` goes back to the phone number's guess; without `timezone_name` a confirmed
@@ -54,7 +58,7 @@ def _edit_text(lead: Lead, changed: list[str]) -> str:
 
 
 def lead_note_add(*, lead: Lead, by: User, text: str) -> LeadEvent:
-    text = (text or "").strip()
+    text = multi_line(text)  # the input rule of leads/text.py: lines kept, control characters gone
     if not text:
         raise ValidationError({"text": ["Write something first."]})
     if len(text) > 5000:

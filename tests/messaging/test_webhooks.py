@@ -242,6 +242,22 @@ def test_duplicate_unknown_number_creates_one_lead(client):
     assert Lead.objects.count() == 1
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("sid_fields", [{}, {"MessageSid": ""}, {"MessageSid": "  ", "SmsSid": ""}])
+def test_a_signed_inbound_sms_without_a_message_sid_is_refused_on_every_delivery(client, lead, sid_fields):
+    """Regression (issue 15): an empty MessageSid was processed again on every delivery."""
+    params = {"AccountSid": "AC" + "1" * 32, "From": LEAD_PHONE, "To": OUR_NUMBER, "Body": "call me", **sid_fields}
+    for _ in range(2):  # the same signed request, redelivered
+        response = signed_post(client, SMS_URL, params)
+        assert response.status_code == 400
+        assert b"MessageSid" in response.content
+    assert not Message.objects.exists()
+    assert not Touch.objects.filter(lead=lead, urgent=True).exists()
+    assert not lead.events.filter(kind=LeadEvent.Kind.MESSAGE_IN).exists()
+    # The signature is still checked first: unsigned, it is a 403 like any other forgery.
+    assert client.post(SMS_URL, params).status_code == 403
+
+
 @pytest.mark.django_db(transaction=True)
 def test_duplicate_race_on_the_unique_constraint_rolls_back_cleanly(rep):
     """The first check misses (a concurrent delivery): the constraint stops the second one."""

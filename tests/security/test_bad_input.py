@@ -7,17 +7,26 @@ and errors name the field they are about. Oversized bodies are refused cleanly.
 
 import csv
 import io
+import unicodedata
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cadences.models import Touch, TouchStatus
 from intake import imports
 from leads.models import ImportJob, Lead, LeadEvent
 from leads.services.api_keys import lead_source_issue_api_key
 from leads.services.intake import FIELD_LIMITS
+from leads.services.lifecycle import lead_note_add, lead_update
+from messaging.services import rep_alert_new_lead
+from messaging.tasks import touches_send_now
+from reactions.inbound_sms import inbound_sms_receive
 from reactions.intake import lead_intake
+from tests import factories
+from today.services import referral_call_log
 
 
 def fast(max_examples):
@@ -312,3 +321,146 @@ def test_a_bad_timezone_cell_fails_its_row_not_the_whole_import(manager, web_sou
     assert (job.created_count, job.error_count) == (2, 1)
     assert job.errors[0]["row"] == 3
     assert "timezone" in job.errors[0]["reason"]
+
+
+# --- Control characters: cleaned on the way in, so nothing breaks later (issue 15) ----------------
+#
+# Regression: a name with CR/LF was accepted (201) and then failed the lead's welcome email for good
+# ("Header values can't contain newlines") and the rep's new-lead alert; "Ctl\x01\x07\x1b[31m" went
+# raw into an email subject. The input rule (leads/text.py) applies on every intake path.
+
+CONTROL_SAMPLES = [
+    "\r\n",
+    "\n",
+    "\r",
+    "\x01\x07",
+    "\x1b[31m",
+    "\x1b]0;pwned\x07",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\x9b2J",
+    "\u2028",
+    "\u2029",
+    "\t",
+    "\x0b\x0c",
+    "\r\nBcc: victim@example.com\r\n",
+]
+controls = st.one_of(
+    st.sampled_from(CONTROL_SAMPLES),
+    st.text(st.characters(categories=["Cc"], exclude_characters="\x00"), min_size=1, max_size=4),
+)
+word = st.text(st.characters(categories=["L", "N"]), min_size=1, max_size=8)
+name_with_controls = st.builds(lambda a, ctl, b: a + ctl + b, word, controls, st.one_of(st.just(""), word))
+
+
+def assert_one_clean_line(value: str) -> None:
+    assert value == value.strip()
+    assert not [c for c in value if unicodedata.category(c) == "Cc" or c in "\u2028\u2029"], repr(value)
+    assert "[31m" not in value and "pwned" not in value
+
+
+def welcome_email_sent(lead) -> mail.EmailMessage:
+    """Send the lead's day-0 email the way the worker does; return what went out."""
+    welcome = Touch.objects.filter(lead=lead, channel="email", automated=True).order_by("due_at", "id").first()
+    mail.outbox.clear()
+    assert touches_send_now([welcome.pk]) == {"sent": 1}
+    welcome.refresh_from_db()
+    assert welcome.status == TouchStatus.SENT, welcome.failure_reason
+    [sent] = [m for m in mail.outbox if m.to == [lead.email]]
+    assert "\n" not in sent.subject and "\r" not in sent.subject
+    sent.message()  # renders as a real email: no header error
+    return sent
+
+
+_address = iter(range(10**6))
+
+
+@fast(40)
+@given(first=name_with_controls, last=name_with_controls, company=name_with_controls, how_heard=name_with_controls)
+def test_the_api_accepts_names_with_control_characters_cleaned_and_the_welcome_email_goes(
+    client, web_source, rep, first, last, company, how_heard
+):
+    key = lead_source_issue_api_key(source=web_source)
+    body = {
+        "first_name": first,
+        "last_name": last,
+        "company": company,
+        "how_heard": how_heard,
+        "twitter_handle": "@x" + first,
+        "email": f"lead{next(_address)}@example.com",
+        "interest": "Line one\r\nLine two\x1b[1m\x07",
+    }
+    response = client.post("/api/leads/", body, content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert response.status_code == 201, response.content
+    lead = Lead.objects.get(pk=response.json()["id"])
+    for value in (lead.first_name, lead.last_name, lead.company, lead.how_heard, lead.twitter_handle):
+        assert_one_clean_line(value)
+    assert lead.first_name and lead.first_name[0] == first[0]
+    assert lead.interest == "Line one\nLine two"  # free text keeps its lines, loses the controls
+    sent = welcome_email_sent(lead)
+    assert sent.subject.startswith(f"{lead.first_name}, thanks")
+    assert rep_alert_new_lead(lead_id=lead.pk)["email"] is True
+    assert mail.outbox[-1].subject == f"New lead: {lead.full_name}"
+
+
+@fast(25)
+@given(first=name_with_controls, last=name_with_controls, how_heard=name_with_controls)
+def test_the_phone_form_accepts_names_with_control_characters_cleaned_and_the_welcome_email_goes(
+    client_for, rep, first, last, how_heard
+):
+    number = next(_address)
+    values = {
+        "first_name": first,
+        "last_name": last,
+        "phone": f"+1415555{number % 10000:04d}",
+        "email": f"caller{number}@example.com",
+        "how_heard": how_heard,
+        "interest": "Wants a quote\r\n\x1b[2Jfor two",
+    }
+    response = client_for(rep).post("/leads/new/", values)
+    assert response.status_code == 302, response.context["form"].errors if response.context else response
+    lead = Lead.objects.get(email=values["email"])
+    for value in (lead.first_name, lead.last_name, lead.how_heard):
+        assert_one_clean_line(value)
+    assert lead.interest == "Wants a quote\nfor two"
+    welcome_email_sent(lead)
+
+
+def test_the_issue_example_loses_its_controls_on_every_intake_path(client, client_for, manager, rep, web_source):
+    bad = "Ctl\x01\x07\x1b[31m"
+    key = lead_source_issue_api_key(source=web_source)
+    api = client.post(
+        "/api/leads/",
+        {"first_name": bad, "phone": "+14155550140"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Api-Key {key}",
+    )
+    assert api.status_code == 201
+    raw = b"first_name,last_name,phone\nCsv\x1b[31m,Row\x07,+14155550141\n"
+    job = imports.import_job_create(created_by=manager, filename="ctl.csv", raw=raw, source=web_source)
+    assert imports.import_job_run(job_id=job.pk).created_count == 1
+    referral = referral_call_log(
+        contact=factories.ContactFactory(owner=rep),
+        by=rep,
+        got_referral=True,
+        first_name="Ref\r\nX",
+        phone="+14155550142",
+    )
+    sms = inbound_sms_receive(
+        sid="SM" + "7" * 32, from_number="+14155550143", to_number="+15005550006", body="Hi\x1b[31m\r\nthere"
+    )
+    names = dict(Lead.objects.values_list("phone", "first_name"))
+    assert names["+14155550140"] == "Ctl"
+    assert (names["+14155550141"], Lead.objects.get(phone="+14155550141").last_name) == ("Csv", "Row")
+    assert referral.first_name == "Ref X"
+    assert sms.message.lead.interest == "Hi\nthere"
+
+
+def test_an_edit_cleans_a_name_saved_before_the_rule_and_notes_keep_their_lines(rep):
+    lead = factories.LeadFactory(owner=rep, first_name="Old\r\nName\x1b[31m", phone="+14155550144")
+    lead_update(lead=lead, by=rep, company="Acme\x07")
+    lead.refresh_from_db()
+    assert (lead.first_name, lead.company) == ("Old Name", "Acme")
+    note = lead_note_add(lead=lead, by=rep, text="Called\x1b[0m twice\r\nno answer\x07")
+    assert note.text == "Called twice\nno answer"
