@@ -24,4 +24,5 @@ RUN useradd --system --uid 10001 --home-dir /app --no-create-home leadfollow \
 USER leadfollow
 
 EXPOSE 8000
-CMD ["gunicorn", "leadfollow.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# gunicorn.conf.py preloads the app (leadfollow/wsgi.py warms it up) before the workers fork.
+CMD ["gunicorn", "leadfollow.wsgi", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

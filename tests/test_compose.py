@@ -1,6 +1,8 @@
 """docker-compose.yml and the Dockerfile cannot run here: check by reading what `docker compose config` would catch."""
 
+import fnmatch
 import re
+import runpy
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,16 @@ def test_procfile_for_make_run_matches_compose_commands(services):
     assert set(procfile) == {"web", "worker", "beat"}
     assert procfile["worker"].strip() == command_of(services["worker"])
     assert procfile["beat"].strip() == command_of(services["beat"])
+
+
+def test_web_preloads_the_app_through_gunicorn_conf(services):
+    dockerfile_cmd = re.search(r"^CMD (\[.*\])$", (ROOT / "Dockerfile").read_text(), re.M).group(1)
+    for command in (command_of(services["web"]), " ".join(yaml.safe_load(dockerfile_cmd))):
+        assert "--config gunicorn.conf.py" in command, command
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert config["preload_app"] is True
+    # The image has the file: COPY . . and nothing in .dockerignore leaves it out.
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert not any(fnmatch.fnmatch("gunicorn.conf.py", pattern) for pattern in ignored)
+    # Healthy soon after the (preloaded) app answers /healthz/.
+    assert services["web"]["healthcheck"]["start_interval"] == "2s"

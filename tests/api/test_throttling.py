@@ -15,6 +15,7 @@ from leads.models import Lead
 from leads.services.api_keys import lead_source_issue_api_key
 from testkit.processes import free_port
 from tests.factories import LeadSourceFactory
+from tests.security.test_login_throttling import CLIENT_A, CLIENT_B, PROXY, trusted_proxies  # noqa: F401 - trusted_proxies is a fixture
 from tests.test_settings import SETUP, run
 
 URL = "/api/leads/"
@@ -172,6 +173,27 @@ def test_bad_keys_from_one_address_get_429_after_their_own_limit(api_key, rep):
     assert (other_bad.status_code, other_good.status_code, after.status_code) == (401, 201, 401)
     assert other_bad["RateLimit-Remaining"] == "19"
     assert Lead.objects.count() == 1
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_bad_keys_are_counted_per_client_as_the_trusted_proxies_say(request, settings, rep, proxies):
+    request.getfixturevalue("trusted_proxies")(proxies)  # TRUSTED_PROXY_COUNT=proxies, as the login lockout
+    settings.API_BAD_KEY_THROTTLE_BURST = 2
+
+    def guess(forwarded_for: str) -> int:
+        client = APIClient(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)
+        return client.post(URL, lead(1), format="json", HTTP_AUTHORIZATION="Api-Key lf_00000000.guess").status_code
+
+    from_a = [guess(CLIENT_A) for _ in range(3)]
+    from_b = guess(CLIENT_B)
+    # A makes up an entry for B; the proxy appends A's real address after it.
+    a_posing_as_b = guess(f"{CLIENT_B}, {CLIENT_A}")
+
+    assert from_a == [401, 401, 429]
+    if proxies:
+        assert (from_b, a_posing_as_b) == (401, 429)
+    else:  # no trusted proxy: X-Forwarded-For is ignored, everyone is the proxy's address
+        assert (from_b, a_posing_as_b) == (429, 429)
 
 
 def test_good_keys_do_not_spend_the_address_allowance(api_client, settings, rep):
