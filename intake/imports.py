@@ -8,6 +8,7 @@ the API; importing the same file twice creates nothing the second time.
 """
 
 import csv
+import datetime as dt
 import io
 import logging
 import re
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -33,6 +34,8 @@ ALLOWED_EXTENSIONS = (".csv", ".txt", ".tsv")
 PROGRESS_EVERY = 25
 # Per-row reasons kept on the job; the counts stay exact beyond it.
 MAX_STORED_ERRORS = 2000
+# A job running or waiting this long without progress lost its worker or its task (import_jobs_recover).
+IMPORT_STALLED_AFTER = dt.timedelta(minutes=5)
 
 # Header spellings, compared after lower-casing and dropping everything but letters and digits.
 COLUMN_SYNONYMS = {
@@ -203,6 +206,7 @@ def import_job_create(
         content=parsed.text,
         total_rows=parsed.total_rows,
         warnings=parsed.warnings,
+        progress_at=timezone.now(),  # queued: import_jobs_recover queues it again if its task is lost
     )
     _import_job_enqueue(job)
     return job
@@ -240,15 +244,18 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     3. Every PROGRESS_EVERY rows (every row for small files) save the counters for the progress bar.
     4. Finish as done; an unexpected exception stops the job as failed with the reason. Rows
        committed after the last saved progress are met again on a re-run and count as duplicates.
+
+    Each save also stamps `progress_at`, and only succeeds while it still holds the stamp this run
+    wrote last: a run stalled so long that `import_jobs_recover` resumed the job elsewhere stops at
+    its next save instead of importing beside the new run.
     """
     claimed = ImportJob.objects.filter(
         pk=job_id, status__in=[ImportJob.Status.PENDING, ImportJob.Status.FAILED]
-    ).update(status=ImportJob.Status.RUNNING, failure_reason="", finished_at=None)
+    ).update(status=ImportJob.Status.RUNNING, failure_reason="", finished_at=None, progress_at=timezone.now())
     if not claimed:
         return None
     job = ImportJob.objects.select_related("source", "owner", "created_by").get(pk=job_id)
     every = 1 if job.total_rows <= PROGRESS_EVERY else PROGRESS_EVERY
-    progress_fields = ["processed_rows", "created_count", "duplicate_count", "error_count", "errors"]
     row_number = None
     try:
         header = next(_reader(job.content), [])
@@ -276,20 +283,76 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
                 else:
                     job.duplicate_count += 1
             job.processed_rows = index
-            if index % every == 0:
-                job.save(update_fields=progress_fields)
+            if index % every == 0 and not _progress_save(job):
+                logger.warning("Import job %s was resumed by another run; this one stops at row %s", job_id, row_number)
+                return None
     except Exception as exc:
         logger.exception("Import job %s stopped at row %s", job_id, row_number)
         where = f"Stopped at row {row_number}" if row_number else "Stopped"
         job.status = ImportJob.Status.FAILED
         job.failure_reason = f"{where}: {type(exc).__name__}: {exc}"[:500]
         job.finished_at = timezone.now()
-        job.save(update_fields=[*progress_fields, "status", "failure_reason", "finished_at"])
+        _progress_save(job, "status", "failure_reason", "finished_at")
         return job
     job.status = ImportJob.Status.DONE
     job.finished_at = timezone.now()
-    job.save(update_fields=[*progress_fields, "status", "finished_at"])
-    return job
+    return job if _progress_save(job, "status", "finished_at") else None
+
+
+PROGRESS_FIELDS = ("processed_rows", "created_count", "duplicate_count", "error_count", "errors")
+
+
+def _progress_save(job: ImportJob, *fields: str) -> bool:
+    """Save the counters and `fields` if this run still holds the job (see import_job_run)."""
+    held = job.progress_at
+    job.progress_at = timezone.now()
+    values = {name: getattr(job, name) for name in (*PROGRESS_FIELDS, *fields, "progress_at")}
+    return bool(ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING, progress_at=held).update(**values))
+
+
+def import_jobs_recover(*, now: dt.datetime | None = None) -> dict:
+    """Jobs whose worker or task was lost, found by a periodic task; running it again changes nothing.
+
+    1. Running, with no progress saved for IMPORT_STALLED_AFTER (progress is saved every
+       PROGRESS_EVERY rows, seconds apart): its worker died (the task is not redelivered) or froze.
+       It goes back to waiting and is queued again: the run resumes after the rows already counted,
+       and rows committed after the last save meet themselves as duplicates (intake deduplicates).
+       A job that stalls again before it saved any progress since it was resumed is failed with the
+       reason instead (what follows, not the worker, is the trouble): a manager can run it again
+       from its page, which resumes it the same way.
+    2. Waiting, queued (or re-queued) longer ago than that: its task was lost with the broker; it is
+       queued again (a duplicate task finds the job taken and does nothing).
+    """
+    now = now or timezone.now()
+    stalled = now - IMPORT_STALLED_AFTER
+    quiet = Q(progress_at__lt=stalled) | Q(progress_at__isnull=True, created_at__lt=stalled)
+    counts = {"resumed": 0, "failed": 0, "requeued": 0}
+    for job in ImportJob.objects.filter(quiet, status=ImportJob.Status.RUNNING).defer("content"):
+        mine = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING, progress_at=job.progress_at)
+        done = job.processed_rows
+        if job.auto_resumed_at_row == done:
+            reason = (
+                f"Stopped twice after {done} rows (its worker stopped, then again once resumed): check the rows "
+                "after those, then run the import again."
+            )
+            counts["failed"] += mine.update(status=ImportJob.Status.FAILED, failure_reason=reason, finished_at=now)
+            continue
+        note = f"The import stopped after {done} rows when its worker stopped, and was resumed automatically."
+        if mine.update(
+            status=ImportJob.Status.PENDING,
+            auto_resumed_at_row=job.processed_rows,
+            progress_at=now,
+            warnings=[*job.warnings, note],
+        ):
+            _import_job_enqueue(job)
+            counts["resumed"] += 1
+    for job in ImportJob.objects.filter(quiet, status=ImportJob.Status.PENDING).defer("content"):
+        if ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PENDING).update(progress_at=now):
+            _import_job_enqueue(job)
+            counts["requeued"] += 1
+    if any(counts.values()):
+        logger.warning("Import jobs recovered: %s", counts)
+    return counts
 
 
 def import_job_retry(*, job: ImportJob) -> ImportJob:

@@ -10,3 +10,9 @@ def import_job_run(job_id: int) -> None:
     # Not acks_late: a redelivered task would find the job running and do nothing; a failed job is
     # re-run from the progress page, which resumes where it stopped.
     imports.import_job_run(job_id=job_id)
+
+
+@shared_task(name="intake.import_jobs_recover")
+def import_jobs_recover() -> dict:
+    """Beat, every minute: resume (or fail) imports whose worker or task was lost."""
+    return imports.import_jobs_recover()

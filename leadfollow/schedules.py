@@ -44,6 +44,23 @@ class PeriodicSchedule:
 SCHEDULES = (
     PeriodicSchedule("Send automated touches that are due", "cadences.dispatch_due", every_seconds=5),
     PeriodicSchedule("Settle touches left in 'sending' by a dead worker", "cadences.reconcile_stuck", every_seconds=60),
+    # Housekeeping (README "Guarantees", Data kept): recoveries every minute, purges at night.
+    PeriodicSchedule("Resume imports whose worker stopped", "intake.import_jobs_recover", every_seconds=60),
+    PeriodicSchedule(
+        "Apply status callbacks that came before their text was recorded",
+        "messaging.early_status_callbacks_settle",
+        every_seconds=60,
+    ),
+    PeriodicSchedule(
+        "Purge expired idempotency keys",
+        "leads.idempotency_records_purge",
+        crontab={"minute": "10", "hour": "3", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
+    ),
+    PeriodicSchedule(
+        "Clear the claims of touches finished long ago",
+        "messaging.touch_claims_clear",
+        crontab={"minute": "20", "hour": "3", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
+    ),
     # Fridays 16:00 organisation time.
     PeriodicSchedule(
         "Feedback Friday email",

@@ -227,6 +227,11 @@ class ImportJob(models.Model):
     failure_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When a run last saved progress (or the job was last queued). A job that stays running or
+    # waiting past intake.imports.IMPORT_STALLED_AFTER lost its worker or its task, and is resumed.
+    progress_at = models.DateTimeField(null=True, blank=True)
+    # processed_rows when it was last resumed that way: stopping again there, it is failed instead.
+    auto_resumed_at_row = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -65,6 +65,7 @@ from leads.models import Lead, LeadEvent
 from leads.timeline import lead_event_add
 from messaging import transports
 from messaging.models import Message
+from messaging.signals import provider_message_id_recorded
 from messaging.unsubscribe import unsubscribe_url
 
 log = logging.getLogger(__name__)
@@ -285,11 +286,15 @@ def touch_record_sent(*, touch: Touch, token, message, result) -> None:
     """After the provider accepted: keep its id, the message and a timeline line; count the send.
 
     All or nothing, and once only: the worker and the reconciler may both record the same touch.
+    Twilio's status callbacks that came before the id was recorded were kept; the signal has
+    messaging.services apply them, in the same transaction.
     """
     with transaction.atomic():
         # The row lock serialises two recorders; the second finds the Message and the event.
         Touch.objects.select_for_update().filter(pk=touch.pk).values_list("pk", flat=True).first()
         _record_sent(touch=touch, token=token, message=message, result=result)
+        if message.channel == "sms" and result.provider_message_id:
+            provider_message_id_recorded.send(sender=Touch, sid=result.provider_message_id[:200])
 
 
 def _record_sent(*, touch: Touch, token, message, result) -> None:

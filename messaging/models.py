@@ -65,3 +65,28 @@ class OptOut(models.Model):
 
     def __str__(self):
         return f"{'Opt-out' if self.opted_out else 'Opt-in'} {self.channel} ({self.source})"
+
+
+class EarlyStatusCallback(models.Model):
+    """A Twilio status callback for a message id nothing is recorded under yet.
+
+    Twilio may call back milliseconds after it accepted a text, before the dispatcher has recorded
+    the id on the touch and its Message (messaging/dispatch.py, step 3). The callback is kept here
+    and applied when the id is recorded (messaging.services.early_status_callbacks_apply); one for
+    an id that is never recorded (a rep's alert text has no touch) is deleted after
+    EARLY_STATUS_CALLBACKS_KEPT_FOR (messaging.services).
+    """
+
+    sid = models.CharField(max_length=200, db_index=True)
+    status = models.CharField(max_length=20)
+    error_code = models.CharField(max_length=20, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            # Twilio retries a callback it got no answer to: one row per id and status.
+            models.UniqueConstraint(fields=["sid", "status"], name="early_status_callback_once")
+        ]
+
+    def __str__(self):
+        return f"{self.sid}: {self.status}"

@@ -6,11 +6,14 @@ signal and the new-lead alert task. Every change that matters to a rep lands on 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from cadences.models import Channel, Touch, TouchStatus
 from cadences.services import enrollment_exit, touch_label
@@ -18,8 +21,8 @@ from leads.models import Lead, LeadEvent
 from leads.text import single_line
 from leads.timeline import lead_event_add
 from messaging import transports
-from messaging.dispatch import touch_fail_permanently
-from messaging.models import Message, OptOut
+from messaging.dispatch import UNRECORDED_LOOKBACK, touch_fail_permanently
+from messaging.models import EarlyStatusCallback, Message, OptOut
 
 log = logging.getLogger(__name__)
 
@@ -180,13 +183,21 @@ def message_rows_move(*, from_lead: Lead, to_lead: Lead) -> None:
 # --- Delivery states ----------------------------------------------------------------------------------
 
 
+# A callback kept for an id that is not recorded yet waits this long. The reconciler records a sent
+# touch within UNRECORDED_LOOKBACK; an id still unknown after that never will be (a rep's alert text).
+EARLY_STATUS_CALLBACKS_KEPT_FOR = UNRECORDED_LOOKBACK + dt.timedelta(days=1)
+
+
 def message_status_record(*, sid: str, status: str, error_code: str = "") -> bool:
     """Apply a Twilio status callback to the outbound Message and Touch with this sid.
 
     Only forward moves count (queued < sent < delivered/undelivered/failed), so late or repeated
-    callbacks change nothing. Returns False for an unknown sid or a stale/unknown status.
+    callbacks change nothing. Returns False for a stale/unknown status, and for a sid nothing is
+    recorded under yet: that callback came before the dispatcher recorded the id (Twilio can be
+    that quick) and is kept, to be applied when it is (`early_status_callbacks_apply`).
     """
-    new = TWILIO_STATUS_MAP.get((status or "").lower())
+    status = (status or "").strip().lower()
+    new = TWILIO_STATUS_MAP.get(status)
     if not sid or new is None:
         return False
     error_code = (error_code or "").strip()[:20]
@@ -199,6 +210,7 @@ def message_status_record(*, sid: str, status: str, error_code: str = "") -> boo
         )
         touch = Touch.objects.select_related("lead", "step").filter(provider_message_id=sid).order_by("id").first()
         if message is None and touch is None:
+            EarlyStatusCallback.objects.get_or_create(sid=sid[:200], status=status, defaults={"error_code": error_code})
             return False
         if message is not None:
             if STATUS_RANK[new] <= STATUS_RANK.get(message.status, 0):
@@ -224,6 +236,43 @@ def message_status_record(*, sid: str, status: str, error_code: str = "") -> boo
         elif new == Message.Status.SENT and lead:
             pass  # "sent" was already on the timeline when the provider accepted it
     return True
+
+
+def early_status_callbacks_apply(*, sid: str) -> int:
+    """Apply the callbacks kept for `sid`, in the order they came, and drop them. Returns how many.
+
+    Called as the id is recorded, inside the recording transaction (dispatch's
+    provider_message_id_recorded signal), and by `early_status_callbacks_settle`.
+    """
+    with transaction.atomic():
+        kept = list(EarlyStatusCallback.objects.select_for_update().filter(sid=sid).order_by("received_at", "id"))
+        if not kept:
+            return 0
+        EarlyStatusCallback.objects.filter(pk__in=[callback.pk for callback in kept]).delete()
+        for callback in kept:
+            message_status_record(sid=sid, status=callback.status, error_code=callback.error_code)
+    return len(kept)
+
+
+def on_provider_message_id_recorded(sender, *, sid: str, **kwargs) -> None:
+    """Receiver for messaging.signals.provider_message_id_recorded (connected in MessagingConfig.ready)."""
+    early_status_callbacks_apply(sid=sid)
+
+
+def early_status_callbacks_settle(*, now: dt.datetime | None = None) -> dict:
+    """The periodic backstop of the kept callbacks (idempotent).
+
+    1. Apply those whose id has been recorded since. The recording applies them itself; this
+       catches a callback whose transaction overlapped the recording's, so that neither saw the
+       other's row, and a worker that died between recording and applying.
+    2. Delete those kept longer than EARLY_STATUS_CALLBACKS_KEPT_FOR: their id will never be recorded.
+    """
+    now = now or timezone.now()
+    recorded = Message.objects.filter(direction=Message.Direction.OUTBOUND, provider_message_id=OuterRef("sid"))
+    sids = set(EarlyStatusCallback.objects.filter(Exists(recorded)).values_list("sid", flat=True))
+    applied = sum(early_status_callbacks_apply(sid=sid) for sid in sids)
+    expired, _ = EarlyStatusCallback.objects.filter(received_at__lt=now - EARLY_STATUS_CALLBACKS_KEPT_FOR).delete()
+    return {"applied": applied, "expired": expired}
 
 
 # --- Email bounces and complaints (anymail tracking) --------------------------------------------------------

@@ -7,7 +7,7 @@ message still in a broker refer to them by name.
 from celery import shared_task
 from django.conf import settings
 
-from messaging import dispatch, transports
+from messaging import dispatch, retention, services, transports
 from messaging.services import rep_alert_new_lead
 
 
@@ -60,3 +60,15 @@ def reconcile_stuck() -> dict:
 @shared_task(ignore_result=True)
 def rep_alert_new_lead_task(lead_id: int) -> None:
     rep_alert_new_lead(lead_id=lead_id)
+
+
+@shared_task(name="messaging.early_status_callbacks_settle")
+def early_status_callbacks_settle() -> dict:
+    """Beat, every minute: apply Twilio status callbacks kept for a sid recorded since; drop stale ones."""
+    return services.early_status_callbacks_settle()
+
+
+@shared_task(name="messaging.touch_claims_clear")
+def touch_claims_clear() -> int:
+    """Beat, daily: clear the claims of touches finished long ago (messaging/retention.py)."""
+    return retention.touch_claims_clear()

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db
 DISPATCH = "Send automated touches that are due"
 RECONCILE = "Settle touches left in 'sending' by a dead worker"
 FRIDAY = "Feedback Friday email"
+DECLARED = {s.name for s in SCHEDULES}
 
 
 def rows():
@@ -34,6 +35,25 @@ def test_a_migrated_database_has_the_declared_schedules():
     assert (friday.crontab.minute, friday.crontab.hour, friday.crontab.day_of_week) == ("0", "16", "5")
     assert str(friday.crontab.timezone) == "America/New_York"
     assert all(tasks[name].enabled for name in (DISPATCH, RECONCILE, FRIDAY))
+
+
+def test_the_housekeeping_schedules():
+    """Issue 15: recoveries every minute, purges nightly (organisation time)."""
+    tasks = rows()
+    every_minute = {
+        "Resume imports whose worker stopped": "intake.import_jobs_recover",
+        "Apply status callbacks that came before their text was recorded": "messaging.early_status_callbacks_settle",
+    }
+    for name, task in every_minute.items():
+        assert (tasks[name].task, tasks[name].interval.every, tasks[name].interval.period) == (task, 60, "seconds")
+    nightly = {
+        "Purge expired idempotency keys": ("leads.idempotency_records_purge", "10"),
+        "Clear the claims of touches finished long ago": ("messaging.touch_claims_clear", "20"),
+    }
+    for name, (task, minute) in nightly.items():
+        crontab = tasks[name].crontab
+        assert (tasks[name].task, crontab.minute, crontab.hour, crontab.day_of_week) == (task, minute, "3", "*")
+        assert tasks[name].enabled
 
 
 def test_every_declared_task_exists():
@@ -80,14 +100,14 @@ def test_sync_deletes_its_own_undeclared_rows_only():
         name="Made in the admin", task="reports.tasks.send_feedback_friday", interval=every_hour
     )
     assert schedules_sync() == ["Deleted 'Retired': no longer declared."]
-    assert set(rows()) == {DISPATCH, RECONCILE, FRIDAY, "Made in the admin"}
+    assert set(rows()) == DECLARED | {"Made in the admin"}
 
 
 def test_post_migrate_restores_the_rows():
     """Also what happens after a transactional test's flush: no migration is replayed."""
     PeriodicTask.objects.all().delete()
     emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
-    assert set(rows()) == {DISPATCH, RECONCILE, FRIDAY}
+    assert set(rows()) == DECLARED
 
 
 def test_sync_schedules_command():

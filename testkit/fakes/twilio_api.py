@@ -13,6 +13,10 @@ Twilio's magic test numbers fail as on the real test credentials: +15005550001 (
 +15005550002 (21612 cannot route), +15005550003 (21408 no permission), +15005550004 (21610 opted
 out), +15005550009 (21614 not a mobile number).
 
+Status callbacks: `call_back_before_reply(["sent", "delivered"])` makes the fake POST those
+callbacks, signed as Twilio signs them, to the next message's StatusCallback URL *before* it answers
+the create (Twilio can be that quick: the callback then beats the sender's own record of the sid).
+
 In-process: `with FakeTwilioAPI() as api: ... api.url` (tests/fakes/fixtures.py has the fixture).
 As a process (benchmarks, a real worker): `python -m testkit.fakes.twilio_api --port 8765`; it prints
 "listening on http://127.0.0.1:8765" once ready. No Django here: it starts without settings.
@@ -22,10 +26,14 @@ import argparse
 import base64
 import datetime
 import email.utils
+import hashlib
+import hmac
 import json
 import secrets
 import sys
 import threading
+import urllib.error
+import urllib.request
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -89,6 +97,7 @@ class FakeTwilioAPI:
         self._messages: list[dict] = []
         self._stopping = threading.Event()
         self.requests: list[tuple[str, str]] = []  # (method, path) of every API request, for assertions
+        self.callbacks: list[tuple[str, str, int]] = []  # (sid, status, HTTP answer) of each status callback made
         self._reset_faults()
         self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
@@ -139,6 +148,7 @@ class FakeTwilioAPI:
         with self._lock:
             self._messages.clear()
             self.requests.clear()
+            self.callbacks.clear()
             self._reset_faults()
 
     def _reset_faults(self):
@@ -151,6 +161,7 @@ class FakeTwilioAPI:
         self._hang_seconds = 0.0
         self._hang_accept = False
         self._hold_in_queue = False
+        self._early_callbacks: list[str] = []
 
     # --- fault injection -----------------------------------------------------------------------
     def fail_number(self, number: str, code: int, status: int = 400) -> None:
@@ -182,6 +193,30 @@ class FakeTwilioAPI:
         """Accepted messages stay "queued" with no date_sent (so a DateSent filter does not see them)."""
         with self._lock:
             self._hold_in_queue = held
+
+    def call_back_before_reply(self, statuses: list[str]) -> None:
+        """The next accepted message's status callbacks (e.g. ["sent", "delivered"]) are POSTed to its
+        StatusCallback, signed with the auth token, before the create is answered."""
+        with self._lock:
+            self._early_callbacks = list(statuses)
+
+    def _call_back(self, resource: dict, statuses: list[str]) -> None:
+        url = resource.get("status_callback")
+        for status in statuses if url else []:
+            params = {"AccountSid": self.account_sid, "MessageSid": resource["sid"], "MessageStatus": status}
+            # Twilio's signature: HMAC-SHA1 of the URL followed by each POST parameter and value, sorted.
+            payload = url + "".join(f"{k}{params[k]}" for k in sorted(params))
+            signature = base64.b64encode(hmac.new(self.auth_token.encode(), payload.encode(), hashlib.sha1).digest())
+            request = urllib.request.Request(
+                url, data=urlencode(params).encode(), headers={"X-Twilio-Signature": signature.decode()}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # nosec B310 - the test's own server
+                    answer = response.status
+            except urllib.error.HTTPError as exc:
+                answer = exc.code
+            with self._lock:
+                self.callbacks.append((resource["sid"], status, answer))
 
     def configure(self, spec: dict) -> None:
         """Fault injection from JSON (POST /_fake/faults):
@@ -450,7 +485,11 @@ class _Handler(BaseHTTPRequestHandler):
         if number_error is not None:
             status, code = number_error
             return self._error(status, code, to=to)
-        self._send_json(201, _public(self.fake._accept(form)))
+        resource = self.fake._accept(form)
+        with self.fake._lock:
+            early, self.fake._early_callbacks = self.fake._early_callbacks, []
+        self.fake._call_back(resource, early)
+        self._send_json(201, _public(resource))
 
 
 def main(argv=None) -> int:
