@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from messaging.models import Message, OptOut
+from messaging.models import EarlyStatusCallback, Message, OptOut
 
 
 @admin.register(Message)
@@ -22,3 +22,13 @@ class OptOutAdmin(admin.ModelAdmin):
     raw_id_fields = ("lead",)
     list_select_related = ("lead",)
     readonly_fields = ("created_at",)
+
+
+@admin.register(EarlyStatusCallback)
+class EarlyStatusCallbackAdmin(admin.ModelAdmin):
+    """Twilio status callbacks waiting for their text's id to be recorded (usually for a moment)."""
+
+    list_display = ("received_at", "sid", "status", "error_code")
+    list_filter = ("status",)
+    search_fields = ("sid",)
+    readonly_fields = ("received_at",)
