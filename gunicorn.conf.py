@@ -11,3 +11,7 @@ tests/test_gunicorn.py checks both.
 """
 
 preload_app = True
+
+# The access log keeps the path but not the query string or the referrer (which carries the previous
+# page's query): a lead search (?q=a name, a phone, an email) would put personal data in the log.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s "%(a)s"'

@@ -1,5 +1,5 @@
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from intake import api, api_errors
 
@@ -7,7 +7,8 @@ app_name = "api"
 urlpatterns = [
     path("leads/", api.LeadCreateView.as_view(), name="lead_create"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The split view serves Swagger UI's start-up script as a file: the Content-Security-Policy allows no inline script.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Last: the rest of /api/ is a JSON 404, not the site's HTML page.
     re_path(r"", api_errors.ApiNotFoundView.as_view(), name="not_found"),
 ]

@@ -334,8 +334,9 @@ def rep_alert_new_lead(*, lead_id: int) -> dict:
         try:
             send_mail(f"New lead: {name}", f"{text}.\n\nCall now: {link}\n", None, [rep.email])
             sent["email"] = True
-        except Exception:
-            log.exception("new-lead alert email to %s failed (lead %s)", rep.email, lead.pk)
+        except Exception as exc:
+            # The rep by id, the error by its class: its text may hold the address (personal data, no log).
+            log.error("new-lead alert email to rep %s failed (lead %s): %s", rep.pk, lead.pk, type(exc).__name__)
     if rep.phone:
         try:
             transports.send(
@@ -343,6 +344,6 @@ def rep_alert_new_lead(*, lead_id: int) -> dict:
                 commit_point=lambda: True,  # an alert has no touch row to commit
             )
             sent["sms"] = True
-        except Exception:
-            log.exception("new-lead alert SMS to %s failed (lead %s)", rep.phone, lead.pk)
+        except Exception as exc:
+            log.error("new-lead alert SMS to rep %s failed (lead %s): %s", rep.pk, lead.pk, type(exc).__name__)
     return sent

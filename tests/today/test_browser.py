@@ -1,49 +1,13 @@
 """The rep's day in a real browser: log in, log an outcome, the next task appears without a reload."""
 
 import datetime as dt
-import os
 
 import pytest
 from django.utils import timezone
 
-from tests import factories
-from tests.services import CHROMIUM, chromium_available, require
+from tests.browser import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser():
-    require(chromium_available(), f"Chromium at {CHROMIUM}")
-    # Playwright's sync API runs an event loop in this thread; Django's ORM must still be usable here.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-def _login(browser, live_server, user):
-    page = browser.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/today/")
-    return page
 
 
 def test_rep_logs_outcome_and_next_task_appears_without_reload(browser, live_server, rep, other_rep, make_task):
@@ -57,7 +21,7 @@ def test_rep_logs_outcome_and_next_task_appears_without_reload(browser, live_ser
     nxt.due_at = min(nxt.due_at, timezone.now().replace(hour=23, minute=59))
     nxt.save(update_fields=["due_at"])
 
-    page = _login(browser, live_server, rep)
+    page = login(browser, live_server, rep)
     row = page.locator(f"#touch-{first.pk}")
     assert lead.full_name in row.inner_text()
     assert "Done today: 0" in page.inner_text("#today-counters")
@@ -71,7 +35,7 @@ def test_rep_logs_outcome_and_next_task_appears_without_reload(browser, live_ser
     assert "Day 5 of 28" in page.inner_text(f"#touch-{nxt.pk}")
 
     # Another rep sees none of it and cannot complete it.
-    other = _login(browser, live_server, other_rep)
+    other = login(browser, live_server, other_rep)
     assert other.locator(".today-row").count() == 0
     assert "All caught up" in other.inner_text("body")
     status = other.evaluate(
