@@ -111,6 +111,8 @@ EXPECTATIONS: dict[str, Case] = {
     "api:lead_create": Case(NO_API_KEY, "post", data=lambda w: {"first_name": "Api", "phone": "+14155550199"}),
     "api:schema": Case(PUBLIC),
     "api:docs": Case(PUBLIC),
+    # The rest of /api/ (reversed as /api/ itself): a JSON 404 for everyone.
+    "api:not_found": Case(access(*[404] * len(ROLES))),
     # Cadence editor: admins only
     "cadences:list": Case(ADMINS),
     "cadences:create": Case(ADMINS),
