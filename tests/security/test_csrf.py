@@ -17,7 +17,9 @@ CSRF_EXEMPT = {"api:lead_create", "webhooks:twilio_sms", "webhooks:twilio_status
 # DRF views skip Django's CSRF check (DRF applies it only to session-authenticated requests);
 # these two accept no POST at all.
 READ_ONLY_API = {"api:schema", "api:docs"}
-GUARDED = sorted(set(EXPECTATIONS) - CSRF_EXEMPT - READ_ONLY_API)
+# The API's catch-all answers a JSON 404 to every method: there is nothing behind it to protect.
+API_NOT_FOUND = "api:not_found"
+GUARDED = sorted(set(EXPECTATIONS) - CSRF_EXEMPT - READ_ONLY_API - {API_NOT_FOUND})
 
 
 def _url(name, world):
@@ -66,3 +68,11 @@ def test_the_exempt_endpoints_are_exempt_and_guarded_otherwise(world, settings):
     assert response.status_code == 200
     world.lead.refresh_from_db()
     assert world.lead.email_opt_out is True
+
+
+def test_a_post_to_an_unknown_api_path_is_a_json_404(world, admin_user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    response = client.post("/api/no-such-thing/", {"first_name": "X"})
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
