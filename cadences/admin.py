@@ -73,6 +73,8 @@ class TouchAdmin(admin.ModelAdmin):
     readonly_fields = [
         "claimed_at",
         "claim_token",
+        "claimed_by",
+        "lease_expires_at",
         "send_started_at",
         "send_attempts",
         "provider_message_id",

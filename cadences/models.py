@@ -183,8 +183,13 @@ class Touch(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     # Each claim gets a fresh token: a send task holding a stale token (re-claimed after a crash) does nothing.
     claim_token = models.UUIDField(null=True, blank=True)
-    # Set right before the provider is called: the reconciler leaves in-flight sends alone for the lease.
+    # Set right before the provider is called: from then on the reconciler asks the provider first.
     send_started_at = models.DateTimeField(null=True, blank=True)
+    # The claim's lease (messaging/leases.py): held until then, by `claimed_by` once a worker took the
+    # batch ("<node>/<incarnation>/<pid>"; empty while it waits in the broker). Set from the claim until
+    # the touch is recorded or given back: a `sent` touch that still has one was never recorded.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
     send_attempts = models.PositiveSmallIntegerField(default=0)
     provider_message_id = models.CharField(max_length=200, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -208,6 +213,12 @@ class Touch(models.Model):
             ),
             # Stuck claims for the reconciler.
             models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="touch_sending"),
+            # Sent but not recorded yet (a worker died between the commit point and the record step).
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(status="sent", lease_expires_at__isnull=False),
+                name="touch_sent_unrecorded",
+            ),
             models.Index(fields=["lead", "due_at"]),
         ]
 

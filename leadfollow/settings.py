@@ -229,8 +229,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith("redis"):
-    # Only short tasks ride the broker (no ETAs), so a modest timeout is enough.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+    # Only short tasks ride the broker (no ETAs), so a modest timeout is enough: a message a dead
+    # worker had taken comes back after it, and a batch of touches then finds its claim settled.
+    # "priority": a worker reads its queues in order, the default queue (a new lead's instant
+    # touches, alerts, beat's ticks) before the batches queue (leadfollow/celery.py).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600, "queue_order_strategy": "priority"}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Tests and benchmarks give their workers a queue of their own on a shared Redis.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
@@ -239,6 +242,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker takes a task only when a pool process is free to run it (Redis only): no batch of touches
+# waits inside a worker, where a SIGKILL would strand it with the ones it is sending.
+CELERY_WORKER_DISABLE_PREFETCH = CELERY_BROKER_URL.startswith("redis")
+# Batches of touches ride a queue of their own, read after the default one (leadfollow/celery.py).
+CELERY_TASK_ROUTES = ("leadfollow.celery.route_task",)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -288,11 +296,23 @@ CONTACT_WINDOW_START_HOUR = max(8, env.int("CONTACT_WINDOW_START_HOUR", default=
 CONTACT_WINDOW_END_HOUR = min(21, env.int("CONTACT_WINDOW_END_HOUR", default=21))
 if CONTACT_WINDOW_START_HOUR >= CONTACT_WINDOW_END_HOUR:
     raise ImproperlyConfigured("CONTACT_WINDOW_START_HOUR must be before CONTACT_WINDOW_END_HOUR.")
-# A claimed touch with no result after this many seconds is reconciled.
-DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=120)
+# Leases on claimed touches (messaging/leases.py). A worker holds the batch it sends for this long and
+# renews it every third of it: a dead worker's touches are reconciled within one lease.
+DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=15)
+# A claimed batch still waiting in the broker is held this long: past it, the broker lost it.
+DISPATCH_QUEUE_LEASE_SECONDS = env.int("DISPATCH_QUEUE_LEASE_SECONDS", default=120)
+# The longest a worker may spend on one touch (many times the transports' timeouts). It stops renewing
+# a batch that made no progress for this long, and a started SMS that Twilio has not seen is sent again
+# only this long after its send started, unless its worker is known dead (it restarted).
+DISPATCH_SEND_TIMEOUT_SECONDS = env.int("DISPATCH_SEND_TIMEOUT_SECONDS", default=120)
+if DISPATCH_LEASE_SECONDS < 3 or not DISPATCH_LEASE_SECONDS <= DISPATCH_SEND_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("DISPATCH_LEASE_SECONDS must be at least 3 and at most DISPATCH_SEND_TIMEOUT_SECONDS.")
 DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=100)
+# A worker sends a batch for at most this long, then puts the rest back in the broker (ahead of the
+# backlog) and looks at the default queue: how long a new lead's auto-responder may wait for a worker.
+DISPATCH_BATCH_SECONDS = env.float("DISPATCH_BATCH_SECONDS", default=1.0)
 # At most this many claimed touches wait in the broker; the rest wait in the database. Keep it
-# below what the workers send within DISPATCH_LEASE_SECONDS.
+# below what the workers send within DISPATCH_QUEUE_LEASE_SECONDS.
 DISPATCH_MAX_IN_FLIGHT = env.int("DISPATCH_MAX_IN_FLIGHT", default=2000)
 
 # --- API ------------------------------------------------------------------------------

@@ -11,6 +11,12 @@ batches of touch ids. The states of an automated touch:
 1. Claim (`touches_claim_due`, `touches_claim`): in one short transaction, due rows are locked
    with SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite serialises writers) and moved to
    `sending` with a fresh claim token. Two dispatchers (or two beats) never claim the same row.
+   Every claim has a lease (messaging/leases.py): while its batch waits in the broker,
+   DISPATCH_QUEUE_LEASE_SECONDS (120 s); the worker process that starts the batch holds it for
+   DISPATCH_LEASE_SECONDS (15 s), renewed every third of that while the batch makes progress.
+   Workers prefetch nothing, so a worker holds only what its pool processes are sending; a batch
+   runs for at most DISPATCH_BATCH_SECONDS, then its rest goes back to the broker, claim and all,
+   so a new lead's instant touches (on the default queue, read first) wait for at most that.
 2. Send (`touch_send`): a task holding the current token marks the touch as started
    (`send_started_at`, only if nobody started it before), renders it, checks consent and quiet
    hours again, and calls the transport with a commit point: the callback that moves the row
@@ -21,14 +27,22 @@ batches of touch ids. The states of an automated touch:
    A touch whose message cannot be rendered or built (a template tag that raises, a line break
    in a header) fails with the reason and a task for the rep, before any provider sees it.
 3. Record: the provider's id, a Message row and a timeline entry.
-4. Reconcile (`touches_reconcile_stuck`): a touch left in `sending` past the lease
-   (DISPATCH_LEASE_SECONDS, counted from the claim, or from the send start once started) belongs
-   to a dead worker or a lost broker message. The provider is asked whether it accepted it
-   (`transports.lookup_sent`: Twilio's message list; an unfinished two-phase SMTP send never
-   was): if so the touch becomes `sent`, otherwise `scheduled` again and it is claimed anew.
+4. Reconcile (`touches_reconcile_stuck`, every 5 s): a touch in `sending` whose lease lapsed (a
+   dead or frozen worker, a batch the broker lost) or whose holder is known gone (its worker node
+   restarted since: `leases.holders_superseded`) is settled, every one of them, `RECONCILE_CHUNK`
+   at a time until none is left:
+   - Never started: back to `scheduled`, in one conditional update that a worker starting it
+     first would have won. The next dispatch (right away) claims it before the fresh backlog.
+   - Started: the provider is asked whether it accepted it (`transports.lookup_sent`: Twilio's
+     message list; an unfinished two-phase SMTP send never was). If so, the touch becomes `sent`.
+     If not, an email goes back to `scheduled`: its commit point refuses the old claim, so its old
+     holder can no longer deliver it. An SMS goes back only once its holder is known gone or its
+     send started DISPATCH_SEND_TIMEOUT_SECONDS (120 s) ago: Twilio has no commit point before it
+     accepts, and a holder that is only frozen could still send it when it wakes up.
 5. Record the unrecorded (`touches_record_unrecorded`): a worker killed between the commit point
-   and step 3 leaves a `sent` touch with no Message row, timeline entry or finished enrolment;
-   past the lease, the reconciler records it (step 3 is idempotent: a row lock and once-only rows).
+   and step 3 leaves a `sent` touch with no Message row, timeline entry or finished enrolment, and
+   still holding its lease (recording ends it); once the lease lapsed or its holder is known gone,
+   the reconciler records it (step 3 is idempotent: a row lock and once-only rows).
    An email recorded this way is marked "Delivery not confirmed": the worker may have died before
    the final "." (the gap below).
 
@@ -36,8 +50,16 @@ The guarantee: each automated touch is accepted by the provider at most once and
 lead still consents, eventually at least once. The only gap is a crash in the instant between
 the database confirming the SMTP commit point and writing the final "." (microseconds on an idle
 machine, longer on a starved CPU): the email is then recorded as sent but never delivered, and
-the reconciler marks it "Delivery not confirmed". A send frozen longer than the lease could be
-sent twice; the lease is many times the transports' timeouts.
+the reconciler marks it "Delivery not confirmed". An SMS whose send started and that Twilio
+accepts more than DISPATCH_SEND_TIMEOUT_SECONDS later (a worker frozen that long between marking the
+start and its request reaching Twilio) could be sent twice; that is many times the transports'
+timeouts. The lease only decides how soon the reconciler acts, never whether a touch goes twice.
+
+Recovery: a worker SIGKILLed mid-batch strands only the batches it was sending (no prefetch). Once
+it restarts under its node name they are taken back 1.5 renewals (7.5 s) after its last renewal,
+else when its lease lapses (15 s), plus a reconciler tick, and dispatched ahead of the backlog:
+tests/reliability/test_recovery.py asserts all of them sent within 30 s of the kill, and a new
+lead's auto-responder within 5 s meanwhile.
 """
 
 import datetime as dt
@@ -63,7 +85,7 @@ from cadences.services import (
 )
 from leads.models import Lead, LeadEvent
 from leads.timeline import lead_event_add
-from messaging import transports
+from messaging import leases, transports
 from messaging.models import Message
 from messaging.signals import provider_message_id_recorded
 from messaging.unsubscribe import unsubscribe_url
@@ -75,6 +97,8 @@ BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
 # How far back the reconciler looks for touches sent but never recorded (step 5).
 UNRECORDED_LOOKBACK = dt.timedelta(days=1)
+# The reconciler settles stuck touches this many at a time, until none is left.
+RECONCILE_CHUNK = 200
 
 # A touch whose message could not be rendered or built (ours), or that the provider refused as malformed.
 UNBUILDABLE = "unbuildable"
@@ -102,16 +126,23 @@ def _claim(queryset, *, now, limit) -> tuple[list[int], uuid.UUID | None]:
             status=TouchStatus.SENDING,
             claimed_at=now,
             claim_token=token,
+            claimed_by="",
+            lease_expires_at=leases.queued_until(now),
             send_started_at=None,
             send_attempts=F("send_attempts") + 1,
         )
     return ids, token
 
 
-def touches_claim_due(*, now: dt.datetime | None = None, limit: int | None = None):
-    """Claim up to `limit` automated touches due at `now`. Returns (ids, token)."""
+def touches_claim_due(*, now: dt.datetime | None = None, limit: int | None = None, again: bool | None = None):
+    """Claim up to `limit` automated touches due at `now`. Returns (ids, token).
+
+    `again`: only touches claimed before (a claim the reconciler took back, a retry) or only never
+    claimed ones; None: both."""
     now = now or timezone.now()
     due = Touch.objects.due_automated(now)
+    if again is not None:
+        due = due.filter(send_attempts__gt=0) if again else due.filter(send_attempts=0)
     return _claim(due, now=now, limit=limit or settings.DISPATCH_BATCH_SIZE)
 
 
@@ -134,7 +165,13 @@ def _mine(touch_id: int, token) -> Q:
 def _release(touch_id, token, *, due_at, reason="", status=TouchStatus.SCHEDULED) -> int:
     """Give a claimed touch back (rescheduled, skipped or failed); only the claim holder can."""
     return Touch.objects.filter(_mine(touch_id, token), status__in=[TouchStatus.SENDING, TouchStatus.SENT]).update(
-        status=status, due_at=due_at, claim_token=None, send_started_at=None, failure_reason=reason[:500]
+        status=status,
+        due_at=due_at,
+        claim_token=None,
+        claimed_by="",
+        lease_expires_at=None,
+        send_started_at=None,
+        failure_reason=reason[:500],
     )
 
 
@@ -261,8 +298,9 @@ def touch_send(*, touch_id: int, token) -> str:
     message, problem = outgoing_message_or_problem(touch)
     if message is None:
         return _fail_unbuildable(touch, token, reason=problem)
+    # Only under a live lease: a claim that ran out is the reconciler's to settle.
     started = Touch.objects.filter(
-        _mine(touch_id, token), status=TouchStatus.SENDING, send_started_at__isnull=True
+        _mine(touch_id, token), status=TouchStatus.SENDING, send_started_at__isnull=True, lease_expires_at__gt=now
     ).update(send_started_at=now)
     if not started:
         return "stale"
@@ -307,9 +345,13 @@ def _record_sent(*, touch: Touch, token, message, result) -> None:
         # Keep the commit point's time: that is when the provider was about to accept it.
         sent_at=Coalesce(F("sent_at"), Value(now)),
         failure_reason="",
+        lease_expires_at=None,  # recorded: the claim is over
     )
     if not updated:
         Touch.objects.filter(pk=touch.pk, sent_at__isnull=True).update(sent_at=now)
+        Touch.objects.filter(pk=touch.pk, status=TouchStatus.SENT).exclude(lease_expires_at=None).update(
+            lease_expires_at=None
+        )
     row, created = Message.objects.get_or_create(
         direction=Message.Direction.OUTBOUND,
         touch_id=touch.pk,
@@ -412,87 +454,140 @@ def touch_fail_permanently(*, touch: Touch, code: str, reason: str) -> None:
     enrollment_complete_if_done(enrollment_id=touch.enrollment_id)
 
 
-def touches_reconcile_stuck(*, now: dt.datetime | None = None, limit: int = 500) -> dict:
-    """Settle touches left in `sending` past the lease (see the module docstring, step 4)."""
-    now = now or timezone.now()
-    cutoff = now - dt.timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
-    stale = Q(send_started_at__isnull=True, claimed_at__lt=cutoff) | Q(send_started_at__lt=cutoff)
-    stuck = list(
-        Touch.objects.select_related("lead", "lead__owner", "step")
-        .filter(stale, status=TouchStatus.SENDING)
-        .order_by("claimed_at")[:limit]
-    )
-    found = requeued = 0
-    for touch in stuck:
-        token = touch.claim_token
-        if touch.send_started_at is None:
-            # Never started: the provider never saw it.
-            requeued += Touch.objects.filter(
-                _mine(touch.pk, token), status=TouchStatus.SENDING, send_started_at__isnull=True
-            ).update(status=TouchStatus.SCHEDULED, claim_token=None)
-            continue
-        message, problem = outgoing_message_or_problem(touch)
-        if message is None:
-            # Built when it started, not buildable now: the provider cannot be asked. Never resent blindly.
-            _fail_unbuildable(touch, token, reason=f"Not sent again (it may have gone out): {problem}")
-            continue
-        try:
-            result = transports.lookup_sent(message, since=touch.claimed_at - dt.timedelta(seconds=5))
-        except transports.TransportError as exc:
-            log.warning("touch %s: cannot ask the provider yet (%s)", touch.pk, exc.reason)
-            continue
-        if result is not None:
-            touch_record_sent(touch=touch, token=token, message=message, result=result)
-            found += 1
-        else:
-            requeued += Touch.objects.filter(
-                _mine(touch.pk, token), status=TouchStatus.SENDING, send_started_at=touch.send_started_at
-            ).update(status=TouchStatus.SCHEDULED, claim_token=None, send_started_at=None)
-    if stuck:
-        log.warning("reconciled %s stuck touches: %s already sent, %s requeued", len(stuck), found, requeued)
-    return {"stuck": len(stuck), "found_sent": found, "requeued": requeued}
+def _after(last: Touch | None) -> Q:
+    """Keyset pagination over (lease_expires_at, id): the rows after `last`."""
+    if last is None:
+        return Q()
+    return Q(lease_expires_at__gt=last.lease_expires_at) | Q(lease_expires_at=last.lease_expires_at, id__gt=last.pk)
 
 
-def touches_record_unrecorded(*, now: dt.datetime | None = None, limit: int = 500) -> int:
-    """Record touches committed as `sent` whose worker died before recording them (module docstring, step 5)."""
+def touches_reconcile_stuck(*, now: dt.datetime | None = None, chunk: int = RECONCILE_CHUNK) -> dict:
+    """Settle every touch in `sending` whose claim lapsed (module docstring, step 4), `chunk` at a
+    time until none is left."""
     now = now or timezone.now()
-    cutoff = now - dt.timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
-    recorded = Message.objects.filter(touch_id=OuterRef("pk"), direction=Message.Direction.OUTBOUND)
-    unrecorded = list(
-        Touch.objects.select_related("lead", "lead__owner", "step")
-        .filter(
-            ~Exists(recorded),
-            status=TouchStatus.SENT,
-            automated=True,
-            claim_token__isnull=False,
-            sent_at__lt=cutoff,
-            sent_at__gte=now - UNRECORDED_LOOKBACK,
+    superseded = leases.holders_superseded(now)
+    lapsed = leases.lapsed(now, superseded)
+    counts = {"stuck": 0, "found_sent": 0, "requeued": 0}
+    waiting = 0
+    last = None
+    while True:
+        stuck = list(
+            Touch.objects.select_related("lead", "lead__owner", "step")
+            .filter(lapsed, _after(last), status=TouchStatus.SENDING)
+            .order_by("lease_expires_at", "id")[:chunk]
         )
-        .order_by("sent_at")[:limit]
-    )
-    for touch in unrecorded:
-        message, problem = outgoing_message_or_problem(touch)
-        if message is None:
-            # Sent, but its step or lead changed since and it no longer renders: record what is known.
-            message = transports.OutgoingMessage(
-                channel=touch.channel,
-                to=touch.lead.phone if touch.channel == Channel.SMS else touch.lead.email,
-                body=f"({problem})",
-                touch_id=touch.pk,
-                lead_id=touch.lead_id,
+        if not stuck:
+            break
+        last = stuck[-1]
+        counts["stuck"] += len(stuck)
+        # Never started: the provider never saw them. One conditional update for the lot: a worker
+        # that starts one first wins it, and a holder that renewed in between keeps it.
+        counts["requeued"] += Touch.objects.filter(
+            lapsed,
+            pk__in=[t.pk for t in stuck if t.send_started_at is None],
+            status=TouchStatus.SENDING,
+            send_started_at__isnull=True,
+        ).update(**leases.UNCLAIMED)
+        for touch in stuck:
+            if touch.send_started_at is not None:
+                outcome = _settle_started(touch, now=now, lapsed=lapsed, holder_gone=touch.claimed_by in superseded)
+                if outcome in counts:
+                    counts[outcome] += 1
+                else:
+                    waiting += 1
+    if counts["stuck"]:
+        log.warning(
+            "reconciled %s stuck touches: %s already sent, %s requeued, %s waiting",
+            counts["stuck"],
+            counts["found_sent"],
+            counts["requeued"],
+            waiting,
+        )
+    return counts
+
+
+def _settle_started(touch: Touch, *, now: dt.datetime, lapsed: Q, holder_gone: bool) -> str:
+    """A stuck touch whose send had started: ask the provider before anything else."""
+    token = touch.claim_token
+    message, problem = outgoing_message_or_problem(touch)
+    if message is None:
+        # Built when it started, not buildable now: the provider cannot be asked. Never resent blindly.
+        _fail_unbuildable(touch, token, reason=f"Not sent again (it may have gone out): {problem}")
+        return "failed"
+    try:
+        result = transports.lookup_sent(message, since=touch.claimed_at - dt.timedelta(seconds=5))
+    except transports.TransportError as exc:
+        log.warning("touch %s: cannot ask the provider yet (%s)", touch.pk, exc.reason)
+        return "waiting"
+    if result is not None:
+        touch_record_sent(touch=touch, token=token, message=message, result=result)
+        return "found_sent"
+    # Not there. An email's commit point refuses a claim taken back, so its holder can no longer
+    # deliver it. Twilio has no such point: an SMS goes again only once its holder is known gone or
+    # its send started longer ago than any provider call lasts.
+    sent_long_ago = touch.send_started_at < now - dt.timedelta(seconds=settings.DISPATCH_SEND_TIMEOUT_SECONDS)
+    if touch.channel == Channel.SMS and not (holder_gone or sent_long_ago):
+        return "waiting"
+    requeued = Touch.objects.filter(
+        lapsed, _mine(touch.pk, token), status=TouchStatus.SENDING, send_started_at=touch.send_started_at
+    ).update(**leases.UNCLAIMED)
+    return "requeued" if requeued else "waiting"
+
+
+def touches_record_unrecorded(*, now: dt.datetime | None = None, chunk: int = RECONCILE_CHUNK) -> int:
+    """Record touches committed as `sent` whose worker died before recording them (module docstring,
+    step 5): those that still hold a lapsed lease, `chunk` at a time until none is left."""
+    now = now or timezone.now()
+    lapsed = leases.lapsed(now, leases.holders_superseded(now))
+    recorded = Message.objects.filter(touch_id=OuterRef("pk"), direction=Message.Direction.OUTBOUND)
+    total = 0
+    last = None
+    while True:
+        unrecorded = list(
+            Touch.objects.select_related("lead", "lead__owner", "step")
+            .filter(
+                lapsed,
+                _after(last),
+                ~Exists(recorded),
+                status=TouchStatus.SENT,
+                lease_expires_at__isnull=False,
+                automated=True,
+                claim_token__isnull=False,
+                sent_at__gte=now - UNRECORDED_LOOKBACK,
             )
-        result = transports.ProviderResult(touch.provider_message_id or message.message_id, "sent")
-        if not result.provider_message_id and message.channel == "sms":
-            try:  # Twilio's id, for its status callbacks; the touch is recorded either way
-                result = transports.lookup_sent(message, since=touch.claimed_at - dt.timedelta(seconds=5)) or result
-            except transports.TransportError:
-                pass
-        touch_record_sent(touch=touch, token=touch.claim_token, message=message, result=result)
-        if message.channel == "email":
-            # Twilio had accepted before the commit point; an SMTP server may not have got the final ".".
-            Touch.objects.filter(pk=touch.pk).update(
-                failure_reason="Delivery not confirmed: the worker stopped after the commit point"
-            )
-    if unrecorded:
-        log.warning("recorded %s touches sent by a worker that died before recording them", len(unrecorded))
-    return len(unrecorded)
+            .order_by("lease_expires_at", "id")[:chunk]
+        )
+        if not unrecorded:
+            break
+        last = unrecorded[-1]
+        total += len(unrecorded)
+        for touch in unrecorded:
+            _record_unrecorded(touch)
+    if total:
+        log.warning("recorded %s touches sent by a worker that died before recording them", total)
+    return total
+
+
+def _record_unrecorded(touch: Touch) -> None:
+    message, problem = outgoing_message_or_problem(touch)
+    if message is None:
+        # Sent, but its step or lead changed since and it no longer renders: record what is known.
+        message = transports.OutgoingMessage(
+            channel=touch.channel,
+            to=touch.lead.phone if touch.channel == Channel.SMS else touch.lead.email,
+            body=f"({problem})",
+            touch_id=touch.pk,
+            lead_id=touch.lead_id,
+        )
+    result = transports.ProviderResult(touch.provider_message_id or message.message_id, "sent")
+    if not result.provider_message_id and message.channel == "sms":
+        try:  # Twilio's id, for its status callbacks; the touch is recorded either way
+            result = transports.lookup_sent(message, since=touch.claimed_at - dt.timedelta(seconds=5)) or result
+        except transports.TransportError:
+            pass
+    touch_record_sent(touch=touch, token=touch.claim_token, message=message, result=result)
+    if message.channel == "email":
+        # Twilio had accepted before the commit point; an SMTP server may not have got the final ".".
+        Touch.objects.filter(pk=touch.pk).update(
+            failure_reason="Delivery not confirmed: the worker stopped after the commit point"
+        )

@@ -6,12 +6,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.utils import timezone
 
 from cadences.models import CadenceStep, Touch, TouchStatus
 from cadences.services import enrollment_start
 from leads.models import Lead
-from messaging import dispatch
+from messaging import dispatch, leases
 from messaging.tasks import dispatch_due, reconcile_stuck
 from tests.factories import CadenceFactory, CadenceStepFactory, LeadFactory, TouchFactory
 
@@ -263,7 +264,7 @@ def test_dispatch_tops_the_queue_up_to_the_in_flight_limit(lead, settings, monke
     settings.DISPATCH_MAX_IN_FLIGHT = 5
     settings.DISPATCH_BATCH_SIZE = 2
     sent_batches = []
-    monkeypatch.setattr(tasks.touches_send, "delay", lambda ids, token: sent_batches.append(ids))
+    monkeypatch.setattr(tasks.touches_send, "apply_async", lambda args, **options: sent_batches.append(args[0]))
     for _ in range(9):
         automated_touch(lead, "email")
     assert dispatch_due() == 5
@@ -271,3 +272,156 @@ def test_dispatch_tops_the_queue_up_to_the_in_flight_limit(lead, settings, monke
     assert dispatch_due() == 0  # five still waiting in the broker
     Touch.objects.filter(pk__in=sent_batches[0]).update(send_started_at=timezone.now())
     assert dispatch_due() == 2
+
+
+# --- Leases and recovery (messaging/leases.py; the timed figures are in tests/reliability/test_recovery.py)
+
+NODE = "celery@worker-1"
+
+
+def taken_by(touch_ids, holder, *, at):
+    """What a worker process does when it starts a batch (leases.held): it holds the lease."""
+    lease = dt.timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
+    Touch.objects.filter(pk__in=touch_ids).update(claimed_by=holder, lease_expires_at=at + lease)
+
+
+def test_the_reconciler_settles_every_stuck_touch_in_one_run_not_500(lead):
+    step = CadenceStepFactory(channel="email", automated=True, subject="Hi", body="b")
+    past = timezone.now() - dt.timedelta(minutes=1)
+    Touch.objects.bulk_create(
+        Touch(lead=lead, step=step, channel="email", automated=True, due_at=past) for _ in range(620)
+    )
+    ids, _ = dispatch.touches_claim_due(limit=1000)
+    assert len(ids) == 620
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=10)):
+        result = dispatch.touches_reconcile_stuck()
+    assert result == {"stuck": 620, "found_sent": 0, "requeued": 620}
+    assert not Touch.objects.filter(status=TouchStatus.SENDING).exists()
+
+
+@time_machine.travel(NOON_NY, tick=True)
+def test_a_lease_that_is_renewed_holds_and_one_that_stopped_lapses_within_the_lease(lead):
+    """Not the 120 s the queue lease (or the old lease) gives: a worker that stopped renewing lets
+    go of the batch it was sending one lease (15 s) after its last renewal."""
+    assert settings.DISPATCH_LEASE_SECONDS == 15 and settings.DISPATCH_QUEUE_LEASE_SECONDS == 120
+    touches = [automated_touch(lead, "email") for _ in range(3)]
+    ids, token = dispatch.touches_claim_due()
+    taken_by(ids, f"{NODE}/aaaa/101", at=timezone.now())
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=10)):
+        assert dispatch.touches_reconcile_stuck()["stuck"] == 0  # held: its worker may be sending
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=16)):
+        assert dispatch.touches_reconcile_stuck() == {"stuck": 3, "found_sent": 0, "requeued": 3}
+    for touch in touches:
+        touch.refresh_from_db()
+        assert (touch.status, touch.claim_token, touch.claimed_by, touch.lease_expires_at) == (
+            "scheduled",
+            None,
+            "",
+            None,
+        )
+
+
+@time_machine.travel(NOON_NY, tick=True)
+def test_a_batch_waiting_in_the_broker_is_held_for_the_queue_lease(lead):
+    automated_touch(lead, "email")
+    dispatch.touches_claim_due()  # no worker has taken it: it waits in the broker
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=60)):
+        assert dispatch.touches_reconcile_stuck()["stuck"] == 0
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=121)):
+        assert dispatch.touches_reconcile_stuck()["requeued"] == 1
+
+
+def started(touch_id, holder, *, at):
+    taken_by([touch_id], holder, at=at)
+    Touch.objects.filter(pk=touch_id).update(send_started_at=at)
+
+
+def started_at_noon(lead, channel):
+    """A touch whose send started at noon, held by a worker that went silent at once: (touch, token)."""
+    with time_machine.travel(NOON_NY, tick=True):
+        touch = automated_touch(lead, channel)
+        _, token = dispatch.touches_claim_due()
+        started(touch.pk, f"{NODE}/aaaa/101", at=timezone.now())
+    return touch, token
+
+
+def test_a_started_sms_twilio_has_not_seen_goes_again_only_once_its_worker_is_known_gone(providers, lead):
+    """Twilio has no commit point: a text whose send started is looked up first, and sent again only
+    when its holder is known gone (its worker node restarted: another incarnation renews) or when
+    it started longer ago than any provider call lasts (DISPATCH_SEND_TIMEOUT_SECONDS)."""
+    twilio, _ = providers
+    sms, _ = started_at_noon(lead, "sms")
+    with time_machine.travel(NOON_NY + dt.timedelta(seconds=20), tick=True):
+        # Its lease lapsed, but its worker may only be frozen: never sent again on that alone.
+        assert dispatch.touches_reconcile_stuck() == {"stuck": 1, "found_sent": 0, "requeued": 0}
+        assert Touch.objects.get(pk=sms.pk).status == TouchStatus.SENDING
+        # The node restarts: its new incarnation takes a batch and renews its lease.
+        other = automated_touch(lead, "email")
+        dispatch.touches_claim_due()
+        taken_by([other.pk], f"{NODE}/bbbb/202", at=timezone.now())
+        assert dispatch.touches_reconcile_stuck() == {"stuck": 1, "found_sent": 0, "requeued": 1}
+    sms.refresh_from_db()
+    assert sms.status == TouchStatus.SCHEDULED and sms.claim_token is None
+    assert twilio.messages() == []
+
+
+def test_a_started_sms_of_a_worker_that_never_came_back_goes_again_after_the_send_timeout(providers, lead):
+    started_at_noon(lead, "sms")
+    with time_machine.travel(NOON_NY + dt.timedelta(seconds=settings.DISPATCH_SEND_TIMEOUT_SECONDS - 5), tick=True):
+        assert dispatch.touches_reconcile_stuck()["requeued"] == 0
+    with time_machine.travel(NOON_NY + dt.timedelta(seconds=settings.DISPATCH_SEND_TIMEOUT_SECONDS + 5), tick=True):
+        assert dispatch.touches_reconcile_stuck()["requeued"] == 1
+
+
+def test_a_started_email_whose_lease_lapsed_goes_back_at_once(providers, lead):
+    """Its commit point refuses a claim taken back: its old holder can no longer deliver it."""
+    _, smtp = providers
+    email, token = started_at_noon(lead, "email")
+    with time_machine.travel(NOON_NY + dt.timedelta(seconds=20), tick=True):
+        assert dispatch.touches_reconcile_stuck() == {"stuck": 1, "found_sent": 0, "requeued": 1}
+        Touch.objects.filter(pk=email.pk).update(send_started_at=None)
+        assert dispatch.touch_send(touch_id=email.pk, token=token) == "stale"  # the old holder wakes up
+    assert smtp.messages() == []
+
+
+@time_machine.travel(NOON_NY, tick=True)
+def test_a_live_twin_of_a_node_is_not_taken_for_dead(lead):
+    """Two live workers under one node name (a misconfiguration): both keep renewing, so neither's
+    claims count as gone; only missed renewals do."""
+    a, b = automated_touch(lead, "sms"), automated_touch(lead, "sms")
+    dispatch.touches_claim_due()
+    now = timezone.now()
+    started(a.pk, f"{NODE}/aaaa/101", at=now - dt.timedelta(seconds=1))
+    started(b.pk, f"{NODE}/bbbb/202", at=now)
+    assert leases.holders_superseded(now) == []
+    silent = now + dt.timedelta(seconds=1.5 * leases.renew_interval() + 1)
+    assert leases.holders_superseded(silent) == []  # both silent since: nothing says which one is gone
+    taken_by([b.pk], f"{NODE}/bbbb/202", at=silent)
+    assert leases.holders_superseded(silent) == [f"{NODE}/aaaa/101"]
+
+
+@time_machine.travel(NOON_NY, tick=True)
+def test_touches_taken_back_from_a_dead_worker_jump_the_queued_backlog(lead, monkeypatch):
+    from messaging import tasks
+
+    sent_batches = []
+    monkeypatch.setattr(tasks.touches_send, "apply_async", lambda args, **o: sent_batches.append((args[0], o)))
+    fresh = [automated_touch(lead, "email") for _ in range(2)]
+    again = automated_touch(lead, "email", due_at=timezone.now())
+    Touch.objects.filter(pk=again.pk).update(send_attempts=1)  # claimed once, taken back
+    assert tasks.dispatch_due() == 3
+    assert sent_batches == [
+        ([again.pk], {"priority": tasks.AGAIN_PRIORITY}),
+        ([t.pk for t in fresh], {"priority": tasks.BACKLOG_PRIORITY}),
+    ]
+    assert tasks.AGAIN_PRIORITY < tasks.BACKLOG_PRIORITY  # Redis: the lower goes first
+
+
+def test_batches_ride_their_own_queue_and_instant_touches_the_default_one(settings):
+    from leadfollow.celery import app, route_task
+
+    queue = app.conf.task_default_queue
+    assert route_task("cadences.touches_send", (), {}, {}) == {"queue": f"{queue}.batches"}
+    for instant in ("cadences.touches_send_now", "cadences.reconcile_stuck", "cadences.dispatch_due"):
+        assert route_task(instant, (), {}, {}) is None  # the default queue, read first
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("queue_order_strategy", "priority") == "priority"

@@ -3,8 +3,8 @@ twice, and dispatch resumes on its own.
 
 Redis: a private redis-server on a free port (never the shared one on 6379) is killed with
 SIGKILL mid-dispatch, so every queued batch is lost with it (no persistence), and started again on
-the same port. The claimed-but-never-started touches of lost batches wait in `sending` until the
-lease passes; the reconciler puts them back. PostgreSQL: every connection of the test database
+the same port. The claimed-but-never-started touches of lost batches wait in `sending` until their
+queue lease (DISPATCH_QUEUE_LEASE_SECONDS) passes; the reconciler puts them back. PostgreSQL: every connection of the test database
 except the test's own is terminated, several times, while the worker sends; Celery's Django fixup
 closes unusable connections before each task (CONN_HEALTH_CHECKS too), and a batch cut short is
 settled by the reconciler.
@@ -67,7 +67,8 @@ def own_redis():
 def test_redis_killed_and_restarted_mid_dispatch_loses_nothing(own_redis, start_worker, fake_twilio, smtp_server, rep):
     count = scaled(200, 1000)
     touches = make_due_touches(rep, count)
-    worker = start_worker(redis_url=own_redis.url)
+    # Batches that Redis lost wait out the queue lease (120 s in production): 3 s here, like the lease.
+    worker = start_worker(redis_url=own_redis.url, DISPATCH_QUEUE_LEASE_SECONDS="3")
     restarts = 0
     beat(pause=0)
     for _ in range(scaled(1, 6)):

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.utils import timezone
 
 from cadences.models import Touch, TouchStatus
@@ -19,7 +20,8 @@ NOON_NY = dt.datetime(2026, 6, 3, 16, 0, tzinfo=dt.UTC)
 
 
 def committed_but_unrecorded(lead, channel, *, sent_ago: float) -> Touch:
-    """The state a SIGKILL right after the commit point leaves: sent, claimed, nothing recorded."""
+    """The state a SIGKILL right after the commit point leaves: sent, claimed, its lease (renewed
+    last at the commit point) still on it, nothing recorded."""
     step = CadenceStepFactory(channel=channel, automated=True, subject="Hi", body=f"Hello {lead.first_name}")
     sent_at = timezone.now() - dt.timedelta(seconds=sent_ago)
     return TouchFactory(
@@ -31,6 +33,8 @@ def committed_but_unrecorded(lead, channel, *, sent_ago: float) -> Touch:
         status=TouchStatus.SENT,
         claim_token=uuid.uuid4(),
         claimed_at=sent_at,
+        claimed_by=f"celery@worker-1/a1b2c3/{1000 + int(sent_ago)}",
+        lease_expires_at=sent_at + dt.timedelta(seconds=settings.DISPATCH_LEASE_SECONDS),
         send_started_at=sent_at,
         sent_at=sent_at,
         send_attempts=1,
