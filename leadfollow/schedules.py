@@ -43,7 +43,9 @@ class PeriodicSchedule:
 
 SCHEDULES = (
     PeriodicSchedule("Send automated touches that are due", "cadences.dispatch_due", every_seconds=5),
-    PeriodicSchedule("Settle touches left in 'sending' by a dead worker", "cadences.reconcile_stuck", every_seconds=60),
+    # Every 5 s: a dead worker's touches are free within a lease (15 s; within seconds once it restarted),
+    # and the reconciler is what hands them back (cadences/migrations/0007 moved old databases off 60 s).
+    PeriodicSchedule("Settle touches left in 'sending' by a dead worker", "cadences.reconcile_stuck", every_seconds=5),
     # Housekeeping (README "Guarantees", Data kept): recoveries every minute, purges at night.
     PeriodicSchedule("Resume imports whose worker stopped", "intake.import_jobs_recover", every_seconds=60),
     PeriodicSchedule(

@@ -29,7 +29,7 @@ def test_a_migrated_database_has_the_declared_schedules():
         5,
         "seconds",
     )
-    assert (tasks[RECONCILE].task, tasks[RECONCILE].interval.every) == ("cadences.reconcile_stuck", 60)
+    assert (tasks[RECONCILE].task, tasks[RECONCILE].interval.every) == ("cadences.reconcile_stuck", 5)
     friday = tasks[FRIDAY]
     assert friday.task == "reports.tasks.send_feedback_friday"
     assert (friday.crontab.minute, friday.crontab.hour, friday.crontab.day_of_week) == ("0", "16", "5")
@@ -87,7 +87,7 @@ def test_sync_puts_back_a_missing_row_and_the_declared_task():
     changes = schedules_sync()
     assert len(changes) == 2
     tasks = rows()
-    assert (tasks[RECONCILE].task, tasks[RECONCILE].interval.every) == ("cadences.reconcile_stuck", 60)
+    assert (tasks[RECONCILE].task, tasks[RECONCILE].interval.every) == ("cadences.reconcile_stuck", 5)
     assert tasks[DISPATCH].task == "cadences.dispatch_due"
 
 
