@@ -8,18 +8,22 @@ that each was delivered exactly once, counted at the providers.
 import datetime as dt
 import os
 import time
+from collections import Counter
 
 import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from cadences.models import Touch, TouchStatus
+from leadfollow.schedules import schedules_sync
 from messaging import tasks
 from messaging.models import Message
+from testkit.processes import Process, celery_beat_args
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
 from tests.worker import CeleryWorker, daytime_zone
 
 SOAK = os.environ.get("SOAK") == "1"
+DISPATCH_LOG_LINE = "(cadences.dispatch_due)"
 
 
 def scaled(ci, soak):
@@ -29,11 +33,15 @@ def scaled(ci, soak):
 
 @pytest.fixture
 def start_worker(worker_env):
-    """start_worker(redis_url=..., **env) -> a started CeleryWorker, stopped after the test."""
+    """start_worker(redis_url=..., **env) -> a started CeleryWorker, stopped after the test.
+
+    `dispatch_defaults=True`: the product's DISPATCH_* settings (lease, batch size), not the short
+    ones `worker_env` gives for tests that wait for the reconciler."""
     started = []
 
-    def start(*, redis_url, concurrency=2, **env):
-        w = CeleryWorker(redis_url=redis_url, env={**worker_env, **env}, concurrency=concurrency).start()
+    def start(*, redis_url, concurrency=2, dispatch_defaults=False, **env):
+        base = {k: v for k, v in worker_env.items() if not (dispatch_defaults and k.startswith("DISPATCH_"))}
+        w = CeleryWorker(redis_url=redis_url, env={**base, **env}, concurrency=concurrency).start()
         started.append(w)
         return w
 
@@ -45,6 +53,29 @@ def start_worker(worker_env):
 @pytest.fixture
 def worker(start_worker, redis_url):
     return start_worker(redis_url=redis_url)
+
+
+class Beat(Process):
+    """A real `celery beat` (DatabaseScheduler: leadfollow/schedules.py's periodic tasks at their
+    declared intervals) with a worker's environment, its files in tmp_path/<name>."""
+
+    def __init__(self, worker, tmp_path, name="beat"):
+        self.dir, self.name = tmp_path / name, name
+        self.dir.mkdir()
+        super().__init__(celery_beat_args(workdir=self.dir), env=worker.env, log_path=self.dir / "beat.log")
+
+    def stop(self) -> None:
+        self.kill()  # nothing to shut down cleanly: the schedule lives in the database
+
+    def dispatches(self) -> int:
+        return self.log(tail=None).count(DISPATCH_LOG_LINE)
+
+
+@pytest.fixture
+def beat_schedule():
+    """The beats read the periodic tasks from the database: post_migrate puts them back after each
+    flush of a transactional test; sync here too so a test does not lean on that."""
+    schedules_sync()
 
 
 def make_due_touches(owner, count: int, *, tag: str = "", phones=None, emails=None) -> list[Touch]:
@@ -98,16 +129,19 @@ def settled(touches, fake_twilio, smtp_server) -> bool:
     return delivered(fake_twilio, smtp_server) + unconfirmed >= len(touches)
 
 
-def assert_each_sent_exactly_once(touches, fake_twilio, smtp_server, *, log: str = "", crashes: int = 0) -> None:
+def assert_each_sent_exactly_once(
+    touches, fake_twilio, smtp_server, *, log: str = "", crashes: int = 0, besides: tuple[str, ...] = ()
+) -> None:
     """Each touch: delivered once at its provider (by SMS body / email Message-ID), `sent` in the
-    database with its provider id and one outbound Message row; nothing else was delivered.
+    database with its provider id and one outbound Message row; nothing else was delivered, bar
+    messages to the recipients in `besides` (a test's own lead and its rep's alert).
 
     `crashes` (worker kills, dropped database connections): each may land in the documented
     at-most-once gap of two-phase SMTP, between the commit point and the final "." (see
     messaging/dispatch.py). Such an email is `sent`, undelivered, and marked "Delivery not
     confirmed"; at most two per crash (one per pool process) are tolerated, never a second send."""
-    sms_counts = fake_twilio.count_by_body()
-    email_counts = smtp_server.count_by_message_id()
+    sms_counts = Counter(m["body"] for m in fake_twilio.messages() if m["to"] not in besides)
+    email_counts = Counter(m["Message-ID"] for m in smtp_server.messages() if m["To"] not in besides)
     twice = {k: n for k, n in (sms_counts + email_counts).items() if n > 1}
     assert not twice, ("delivered more than once", twice)
     rows = {t.pk: t for t in Touch.objects.select_related("lead").filter(pk__in=[t.pk for t in touches]).order_by("pk")}

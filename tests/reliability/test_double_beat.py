@@ -7,35 +7,17 @@ import time
 
 import pytest
 
-from leadfollow.schedules import schedules_sync
-from testkit.processes import Process, celery_beat_args, wait_until
-from tests.reliability.conftest import all_sent, assert_each_sent_exactly_once, delivered, make_due_touches, scaled
+from testkit.processes import wait_until
+from tests.reliability.conftest import (
+    Beat,
+    all_sent,
+    assert_each_sent_exactly_once,
+    delivered,
+    make_due_touches,
+    scaled,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-DISPATCH_LOG_LINE = "(cadences.dispatch_due)"
-
-
-class Beat(Process):
-    """`celery beat` with the worker's environment, its files in tmp_path/<name>."""
-
-    def __init__(self, worker, tmp_path, name):
-        self.dir, self.name = tmp_path / name, name
-        self.dir.mkdir()
-        super().__init__(celery_beat_args(workdir=self.dir), env=worker.env, log_path=self.dir / "beat.log")
-
-    def stop(self) -> None:
-        self.kill()  # nothing to shut down cleanly: the schedule lives in the database
-
-    def dispatches(self) -> int:
-        return self.log(tail=None).count(DISPATCH_LOG_LINE)
-
-
-@pytest.fixture
-def beat_schedule():
-    """The beats read the periodic tasks from the database: post_migrate puts them back after each
-    flush of a transactional test; sync here too so this test does not lean on that."""
-    schedules_sync()
 
 
 def test_two_beats_by_mistake_do_not_double_send(
