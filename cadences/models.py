@@ -19,6 +19,24 @@ AUTOMATABLE_CHANNELS = (Channel.EMAIL, Channel.SMS)
 QUIET_HOURS_CHANNELS = (Channel.SMS, Channel.CALL)
 
 
+class CadenceKind(models.TextChoices):
+    FOLLOW_UP = "follow_up", "Follow-up of a new lead"
+    NURTURE = "nurture", "Long-term nurture"
+    NO_SHOW = "no_show", "After a missed appointment"
+
+
+class IntakeVia(models.TextChoices):
+    """How a lead came in (the `via` of leads.services.intake.lead_capture); a cadence may be for one of them."""
+
+    ANY = "", "Any way in"
+    PHONE = "phone", "Taken by a rep on the phone"
+    API = "api", "Web-to-lead API"
+    FORM = "form", "Entered by a rep"
+    IMPORT = "import", "CSV import"
+    REFERRAL = "referral", "Referral"
+    SMS = "sms", "Text message"
+
+
 class Cadence(models.Model):
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
@@ -29,9 +47,26 @@ class Cadence(models.Model):
     interest_keywords = models.CharField(
         max_length=300, blank=True, help_text="Comma-separated words matched against the lead's interest."
     )
+    kind = models.CharField(
+        max_length=20,
+        choices=CadenceKind.choices,
+        default=CadenceKind.FOLLOW_UP,
+        help_text="Only follow-up cadences are picked for new leads; nurture and no-show cadences are started by outcomes.",
+    )
+    intake_via = models.CharField(
+        "for leads that came in", max_length=20, choices=IntakeVia.choices, blank=True, default=IntakeVia.ANY
+    )
     business_days_only = models.BooleanField(default=False)
     # A new lead gets an immediate auto-responder and a call task due within this many minutes.
     instant_response = models.BooleanField(default=True)
+    # Steps are sequential (cadences.sequence): a late rep moves the rest of the cadence by the delay...
+    shift_when_late = models.BooleanField(
+        default=True, help_text="When the rep is late on a step, the later steps move by the delay (else: keep dates)."
+    )
+    # ...and automated steps after an open manual task wait for it.
+    wait_for_rep = models.BooleanField(
+        default=True, help_text="Automated steps after a rep's task wait until the rep has done it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Who changed what, when (django-simple-history): shown to admins on the cadence history page.
@@ -67,6 +102,14 @@ class CadenceStep(models.Model):
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True, help_text="Merge fields: {{ lead.first_name }}, {{ rep.first_name }}, ...")
     talking_points = models.TextField(blank=True, help_text="Purpose of this touch and what to say.")
+    # An automated step found due later than this is skipped as "expired", never sent late.
+    fresh_minutes = models.PositiveIntegerField(
+        "send within (minutes)",
+        null=True,
+        blank=True,
+        help_text="Automated steps only: skipped as expired when they cannot go out this soon after their due time. "
+        "Empty: 60 for the Day 0 auto-responder, 1440 (a day) otherwise.",
+    )
     retired_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
@@ -107,6 +150,8 @@ class Enrollment(models.Model):
 
 
 class TouchStatus(models.TextChoices):
+    # Waiting for the step before it (cadences.sequence): not yet on Today, not yet dispatched.
+    PENDING = "pending", "Waiting for the previous step"
     SCHEDULED = "scheduled", "Scheduled"
     PAUSED = "paused", "Paused"
     SENDING = "sending", "Sending"
@@ -129,8 +174,19 @@ class Outcome(models.TextChoices):
     SENT = "sent", "Sent"
 
 
-# A touch still to do: waiting, paused with its cadence, or on its way to the provider.
-OPEN_TOUCH_STATUSES = (TouchStatus.SCHEDULED, TouchStatus.PAUSED, TouchStatus.SENDING)
+# A touch still to do: waiting for its turn, scheduled, paused with its cadence, or on its way to the provider.
+OPEN_TOUCH_STATUSES = (TouchStatus.PENDING, TouchStatus.SCHEDULED, TouchStatus.PAUSED, TouchStatus.SENDING)
+# Not yet started: what an exit cancels and a late rep shifts.
+WAITING_TOUCH_STATUSES = (TouchStatus.PENDING, TouchStatus.SCHEDULED, TouchStatus.PAUSED)
+
+
+class TouchPurpose(models.TextChoices):
+    STEP = "", "Cadence step or task"
+    APPOINTMENT_INVITE = "appointment_invite", "Appointment invite"
+    APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminder"
+    APPOINTMENT = "appointment", "Appointment"
+
+
 # Outcomes that are a real attempt to reach the lead (the five-attempts rule counts these).
 ATTEMPT_OUTCOMES = (
     Outcome.CONNECTED,
@@ -168,10 +224,16 @@ class Touch(models.Model):
     # Ad-hoc tasks (a reply to call back, a bounced email to fix) have a title instead of a step.
     title = models.CharField(max_length=200, blank=True)
     urgent = models.BooleanField(default=False)
+    purpose = models.CharField(max_length=30, choices=TouchPurpose.choices, blank=True, default=TouchPurpose.STEP)
+    appointment = models.ForeignKey(
+        "leads.Appointment", null=True, blank=True, on_delete=models.CASCADE, related_name="touches"
+    )
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="touches"
     )
     due_at = models.DateTimeField()
+    # Automated touches: not sent after this moment (skipped as "expired"); due_at + the step's freshness.
+    expires_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=TouchStatus.choices, default=TouchStatus.SCHEDULED)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     note = models.TextField(blank=True)
@@ -200,6 +262,7 @@ class Touch(models.Model):
 
     class Meta:
         ordering = ["due_at", "id"]
+        verbose_name_plural = "touches"
         indexes = [
             # What the dispatcher asks every tick: automated touches due now.
             models.Index(

@@ -126,9 +126,9 @@ def source_rules_summary(cadence: Cadence) -> str:
 
 
 def touches_upcoming_for_lead(*, lead, limit: int = 50) -> list[Touch]:
-    """The lead's scheduled touches, soonest first."""
+    """The lead's touches still to come (scheduled, paused, or waiting for the step before), soonest first."""
     return list(
-        Touch.objects.filter(lead=lead, status=TouchStatus.SCHEDULED)
+        Touch.objects.filter(lead=lead, status__in=[TouchStatus.SCHEDULED, TouchStatus.PENDING, TouchStatus.PAUSED])
         .select_related("assigned_to", "step")
         .order_by("due_at", "id")[:limit]
     )

@@ -13,15 +13,19 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cadences import sequence
 from cadences.models import (
     ATTEMPT_OUTCOMES,
     AUTOMATABLE_CHANNELS,
+    WAITING_TOUCH_STATUSES,
     Cadence,
+    CadenceKind,
     CadenceStep,
     Channel,
     Enrollment,
     Outcome,
     Touch,
+    TouchPurpose,
     TouchStatus,
 )
 from cadences.scheduling import ScheduleRules, allowed_moment, step_due_at
@@ -47,24 +51,27 @@ def schedule_rules_for(*, lead: Lead, cadence: Cadence | None = None) -> Schedul
     )
 
 
-def cadence_pick_for_lead(*, lead: Lead) -> Cadence | None:
-    """The active cadence whose rules match: source and interest keywords beat source alone,
-    which beats keywords alone; else the default cadence."""
+def cadence_pick_for_lead(*, lead: Lead, via: str = "") -> Cadence | None:
+    """The active follow-up cadence whose rules match. The way the lead came in (`via`: a cadence
+    for phone intake) beats source and interest keywords, which beat source alone, which beats
+    keywords alone; else the default cadence. A cadence for one way in is never picked for another."""
     best, best_score = None, 0
-    for cadence in Cadence.objects.filter(active=True).prefetch_related("sources"):
+    for cadence in Cadence.objects.filter(active=True, kind=CadenceKind.FOLLOW_UP).prefetch_related("sources"):
         source_ids = {s.pk for s in cadence.sources.all()}
         keywords = [k.strip().lower() for k in cadence.interest_keywords.split(",") if k.strip()]
-        if not source_ids and not keywords:
+        if cadence.intake_via and cadence.intake_via != via:
+            continue
+        if not source_ids and not keywords and not cadence.intake_via:
             continue
         if source_ids and lead.source_id not in source_ids:
             continue
         interest = (lead.interest or "").lower()
         if keywords and not any(k in interest for k in keywords):
             continue
-        score = (2 if source_ids else 0) + (1 if keywords else 0)
+        score = (4 if cadence.intake_via else 0) + (2 if source_ids else 0) + (1 if keywords else 0)
         if score > best_score:
             best, best_score = cadence, score
-    return best or Cadence.objects.filter(active=True, is_default=True).first()
+    return best or Cadence.objects.filter(active=True, is_default=True, kind=CadenceKind.FOLLOW_UP).first()
 
 
 def consent_skip_reason(lead: Lead, channel: str, automated: bool) -> str:
@@ -81,6 +88,8 @@ def consent_skip_reason(lead: Lead, channel: str, automated: bool) -> str:
     if channel == Channel.SMS:
         if not lead.phone:
             return "No phone number"
+        if lead.phone_invalid:
+            return "Wrong number"
         if lead.sms_opt_out:
             return "Opted out of SMS"
         if lead.sms_unusable:
@@ -88,11 +97,22 @@ def consent_skip_reason(lead: Lead, channel: str, automated: bool) -> str:
     return ""
 
 
-def enrollment_start(*, lead: Lead, cadence: Cadence, by=None, at: dt.datetime | None = None) -> Enrollment:
+def task_skip_reason(lead: Lead, channel: str) -> str:
+    """Why a rep's task on `channel` cannot be done for this lead ("" if it can)."""
+    if channel in (Channel.CALL, Channel.SMS) and (lead.phone_invalid or not lead.phone):
+        return "Wrong number" if lead.phone_invalid else "No phone number"
+    return ""
+
+
+def enrollment_start(
+    *, lead: Lead, cadence: Cadence, by=None, at: dt.datetime | None = None, instant: bool = True
+) -> Enrollment:
     """Enrol `lead` in `cadence` from `at` (default: the lead's arrival for a new lead, else now).
 
-    Creates one Touch per active step, due per cadences.scheduling. Automated touches the lead
-    cannot receive (no address, opted out) are created as skipped, so reports show the gap.
+    Creates one Touch per active step, due per cadences.scheduling, waiting for its turn per
+    cadences.sequence. Touches the lead cannot receive (no address, opted out, a wrong number)
+    are created as skipped, so reports show the gap. `instant=False` (a lead a rep took on the
+    phone) leaves out the instant steps: the auto-responder and the call-at-once task.
     The touches due at once are for the caller to hand to the workers (reactions.cadence_start).
     """
     if not cadence.active:
@@ -110,10 +130,20 @@ def enrollment_start(*, lead: Lead, cadence: Cadence, by=None, at: dt.datetime |
         enrollment = Enrollment.objects.create(lead=lead, cadence=cadence, started_at=start, created_by=by)
         touches = []
         for step in steps:
-            if step.day == 0 and step.send_hour is None and not cadence.instant_response:
+            if step.day == 0 and step.send_hour is None and not (cadence.instant_response and instant):
                 continue
             automated = step.automated and step.channel in AUTOMATABLE_CHANNELS
-            reason = consent_skip_reason(lead, step.channel, automated)
+            reason = consent_skip_reason(lead, step.channel, automated) or (
+                "" if automated else task_skip_reason(lead, step.channel)
+            )
+            due_at = step_due_at(
+                arrival=start,
+                day=step.day,
+                send_hour=step.send_hour,
+                channel=step.channel,
+                automated=automated,
+                rules=rules,
+            )
             touches.append(
                 Touch(
                     lead=lead,
@@ -122,18 +152,13 @@ def enrollment_start(*, lead: Lead, cadence: Cadence, by=None, at: dt.datetime |
                     channel=step.channel,
                     automated=automated,
                     assigned_to=None if automated else lead.owner,
-                    due_at=step_due_at(
-                        arrival=start,
-                        day=step.day,
-                        send_hour=step.send_hour,
-                        channel=step.channel,
-                        automated=automated,
-                        rules=rules,
-                    ),
+                    due_at=due_at,
+                    expires_at=sequence.expires_at_for(due_at=due_at, step=step, automated=automated),
                     status=TouchStatus.SKIPPED if reason else TouchStatus.SCHEDULED,
                     failure_reason=reason,
                 )
             )
+        sequence.gate(touches, wait_for_rep=cadence.wait_for_rep, initial=True)
         Touch.objects.bulk_create(touches)
         lead_event_add(
             lead=lead,
@@ -169,13 +194,19 @@ def enrollment_resume(*, enrollment: Enrollment, by=None) -> Enrollment:
         now = timezone.now()
         shift = now - enrollment.paused_at
         rules = schedule_rules_for(lead=enrollment.lead, cadence=enrollment.cadence)
-        paused = list(Touch.objects.filter(enrollment=enrollment, status=TouchStatus.PAUSED))
-        for touch in paused:
+        waiting = list(
+            Touch.objects.filter(
+                enrollment=enrollment, status__in=[TouchStatus.PAUSED, TouchStatus.PENDING]
+            ).select_related("step")
+        )
+        for touch in waiting:
             touch.due_at = allowed_moment(
                 max(touch.due_at + shift, now), channel=touch.channel, automated=touch.automated, rules=rules
             )
-            touch.status = TouchStatus.SCHEDULED
-        Touch.objects.bulk_update(paused, ["due_at", "status"])
+            touch.expires_at = sequence.expires_at_for(due_at=touch.due_at, step=touch.step, automated=touch.automated)
+            if touch.status == TouchStatus.PAUSED:
+                touch.status = TouchStatus.SCHEDULED
+        Touch.objects.bulk_update(waiting, ["due_at", "status", "expires_at"])
         enrollment.state = Enrollment.State.ACTIVE
         enrollment.paused_at = None
         enrollment.save(update_fields=["state", "paused_at"])
@@ -184,14 +215,20 @@ def enrollment_resume(*, enrollment: Enrollment, by=None) -> Enrollment:
 
 
 def enrollment_exit(*, lead: Lead, reason: str, by=None) -> int:
-    """End the lead's running enrollment and cancel what it still had scheduled. Returns touches cancelled."""
+    """End the lead's running enrollment and cancel what it still had to do, with the lead's other
+    open tasks (a cadence that ends leaves nothing of the lead on Today; an appointment's own
+    touches stay). Returns touches cancelled."""
     with transaction.atomic():
         running = list(Enrollment.objects.select_for_update().filter(lead=lead, state__in=RUNNING))
         if not running:
             return 0
-        cancelled = Touch.objects.filter(
-            enrollment__in=running, status__in=[TouchStatus.SCHEDULED, TouchStatus.PAUSED]
-        ).update(status=TouchStatus.CANCELLED, failure_reason=f"Cadence ended: {reason}"[:500])
+        why = f"Cadence ended: {reason}"[:500]
+        cancelled = Touch.objects.filter(enrollment__in=running, status__in=WAITING_TOUCH_STATUSES).update(
+            status=TouchStatus.CANCELLED, failure_reason=why
+        )
+        Touch.objects.open_tasks().filter(lead=lead, enrollment__isnull=True, purpose=TouchPurpose.STEP).update(
+            status=TouchStatus.CANCELLED, failure_reason=why
+        )
         now = timezone.now()
         Enrollment.objects.filter(pk__in=[e.pk for e in running]).update(
             state=Enrollment.State.EXITED, exit_reason=reason[:100], ended_at=now, paused_at=None
@@ -225,6 +262,52 @@ def enrollment_complete_if_done(*, enrollment_id: int | None) -> bool:
         if lead.status in (LeadStatus.NEW, LeadStatus.WORKING):
             Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.NURTURING)
     return bool(done)
+
+
+def enrollment_advance(*, enrollment_id: int | None, done: Touch | None = None, at: dt.datetime) -> list[int]:
+    """A manual step of the enrolment was done or skipped: shift what waits when the rep was late
+    and release the next steps (cadences.sequence, rules 2–3). Returns the ids of automated
+    touches released and already due, for the caller to hand to the workers."""
+    if enrollment_id is None:
+        return []
+    with transaction.atomic():
+        enrollment = (
+            Enrollment.objects.select_for_update()
+            .select_related("cadence", "lead", "lead__owner")
+            .filter(pk=enrollment_id, state=Enrollment.State.ACTIVE)
+            .first()
+        )
+        if enrollment is None:
+            return []
+        touches = list(
+            Touch.objects.filter(enrollment=enrollment, status__in=sequence.GATED).select_related("step").order_by("id")
+        )
+        moved: list[Touch] = []
+        if done is not None and not done.automated and enrollment.cadence.shift_when_late:
+            delay = at - done.due_at
+            if delay > sequence.late_grace():
+                rules = schedule_rules_for(lead=enrollment.lead, cadence=enrollment.cadence)
+                moved = sequence.shift_waiting(touches, after=done.due_at, delay=delay, rules=rules)
+        released = sequence.gate(touches, wait_for_rep=enrollment.cadence.wait_for_rep)
+        changed = {t.pk: t for t in moved + released}
+        if changed:
+            Touch.objects.bulk_update(list(changed.values()), ["status", "due_at", "expires_at"])
+    return [t.pk for t in released if t.automated and t.due_at <= at]
+
+
+def enrollment_shift_waiting(*, touch: Touch, delta: dt.timedelta) -> int:
+    """A manual step moved later by `delta` (a snooze): the steps waiting behind it move with it
+    when the cadence shifts when late. Returns how many moved."""
+    if touch.enrollment_id is None or delta <= dt.timedelta(0):
+        return 0
+    enrollment = Enrollment.objects.select_related("cadence", "lead", "lead__owner").get(pk=touch.enrollment_id)
+    if not enrollment.cadence.shift_when_late:
+        return 0
+    waiting = list(Touch.objects.filter(enrollment=enrollment, status=TouchStatus.PENDING).select_related("step"))
+    rules = schedule_rules_for(lead=enrollment.lead, cadence=enrollment.cadence)
+    moved = sequence.shift_waiting(waiting, after=touch.due_at - delta, delay=delta, rules=rules)
+    Touch.objects.bulk_update(moved, ["due_at", "expires_at"])
+    return len(moved)
 
 
 def task_create(
@@ -322,10 +405,13 @@ def touch_snooze(*, touch: Touch, until: dt.datetime, by) -> Touch:
         raise ValidationError({"until": ["Snooze at most 90 days ahead."]})
     rules = schedule_rules_for(lead=touch.lead)
     due = allowed_moment(until, channel=touch.channel, automated=touch.automated, rules=rules)
-    updated = Touch.objects.open_tasks().filter(pk=touch.pk).update(due_at=due)
-    if not updated:
-        raise ValidationError("Only a scheduled task can be snoozed.")
-    touch.due_at = due
+    with transaction.atomic():
+        before = Touch.objects.open_tasks().filter(pk=touch.pk).values_list("due_at", flat=True).first()
+        updated = Touch.objects.open_tasks().filter(pk=touch.pk).update(due_at=due)
+        if not updated:
+            raise ValidationError("Only a scheduled task can be snoozed.")
+        touch.due_at = due
+        enrollment_shift_waiting(touch=touch, delta=due - before)
     return touch
 
 
@@ -347,8 +433,10 @@ def touches_due_now(*, enrollment: Enrollment, now: dt.datetime | None = None) -
 
 
 def touches_reassign_for_lead(*, lead: Lead, to) -> int:
-    """The lead's open tasks follow it to its new owner."""
-    return Touch.objects.open_tasks().filter(lead=lead).update(assigned_to=to)
+    """The lead's open tasks, and the steps waiting for their turn, follow it to its new owner."""
+    return Touch.objects.filter(
+        lead=lead, automated=False, status__in=[TouchStatus.SCHEDULED, TouchStatus.PENDING, TouchStatus.PAUSED]
+    ).update(assigned_to=to)
 
 
 def cadence_rows_move(*, from_lead: Lead, to_lead: Lead) -> None:

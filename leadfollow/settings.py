@@ -289,6 +289,16 @@ TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 MIN_ATTEMPTS_BEFORE_CLOSE = env.int("MIN_ATTEMPTS_BEFORE_CLOSE", default=5)
 # Reports call an open lead "abandoned" after this many days with no touch and nothing scheduled.
 ABANDONED_AFTER_DAYS = env.int("ABANDONED_AFTER_DAYS", default=14)
+# A rep's task is overdue once its due time plus this grace has passed; done later than that, the rest of
+# its cadence shifts by the delay (cadences.sequence).
+TASK_OVERDUE_GRACE_MINUTES = env.int("TASK_OVERDUE_GRACE_MINUTES", default=15)
+# A new web lead's call task reads "due now" until this target has passed.
+INSTANT_CALL_TARGET_MINUTES = env.int("INSTANT_CALL_TARGET_MINUTES", default=5)
+# At most this many automated messages per channel per lead per local day, whatever was due (after downtime,
+# a restored backup or a bulk import); the rest wait for the next day.
+AUTOMATED_MESSAGES_PER_CHANNEL_PER_DAY = max(1, env.int("AUTOMATED_MESSAGES_PER_CHANNEL_PER_DAY", default=1))
+# New-lead alerts to the rep are sent only for leads younger than this (never for a weeks-old backlog).
+NEW_LEAD_ALERT_WINDOW_MINUTES = env.int("NEW_LEAD_ALERT_WINDOW_MINUTES", default=60)
 # Customers each rep is asked to call for referrals every day (the Today page).
 REFERRAL_CALLS_PER_DAY = env.int("REFERRAL_CALLS_PER_DAY", default=3)
 # Automated SMS and calls only inside this recipient-local window; it can be narrowed, never widened.

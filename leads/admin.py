@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.db import models
 from simple_history.admin import SimpleHistoryAdmin
 
-from leads.models import Contact, IdempotencyRecord, ImportJob, Lead, LeadEvent, LeadSource
+from leads.models import Appointment, Contact, IdempotencyRecord, ImportJob, Lead, LeadEvent, LeadSource
 from leads.services.api_keys import lead_source_issue_api_key, lead_source_revoke_api_key
 
 
@@ -103,3 +103,11 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
     search_fields = ("key",)
     list_select_related = ("source",)
     readonly_fields = ("created_at",)
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    list_display = ["lead", "rep", "starts_at", "status"]
+    list_filter = ["status"]
+    raw_id_fields = ["lead", "rep", "created_by"]
+    search_fields = ["lead__first_name", "lead__last_name", "lead__email"]

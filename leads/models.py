@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q, Value
@@ -83,6 +85,8 @@ class Lead(models.Model):
     # Set by permanent provider failures: a bounced address, a landline or invalid number.
     email_invalid = models.BooleanField(default=False)
     sms_unusable = models.BooleanField(default=False)
+    # "Wrong number": no calls or texts to it until the number is changed.
+    phone_invalid = models.BooleanField("wrong number", default=False)
     twitter_handle = models.CharField(max_length=50, blank=True)
     linkedin_url = models.URLField(blank=True)
     created_at = models.DateTimeField(db_index=True)
@@ -146,6 +150,39 @@ class Lead(models.Model):
         return sorted(self.timezone_candidates) if self.timezone_uncertain else [self.timezone]
 
 
+class Appointment(models.Model):
+    """A meeting a rep booked with a lead ("Appointment set"): invite, reminders and a Today row are touches."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        HELD = "held", "Held"
+        NO_SHOW = "no_show", "No-show"
+        CANCELLED = "cancelled", "Cancelled"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="appointments")
+    rep = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="rep_appointments")
+    starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(default=30)
+    location = models.CharField(max_length=300, blank=True, help_text="An address, a phone number or a video link.")
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    # iCalendar: one UID for the meeting, SEQUENCE bumped on each reschedule so calendars update it.
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sequence = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["rep", "starts_at"])]
+
+    def __str__(self):
+        return f"{self.lead} at {self.starts_at:%Y-%m-%d %H:%M}"
+
+
 class LeadEvent(models.Model):
     """One line of a lead's timeline."""
 
@@ -161,6 +198,7 @@ class LeadEvent(models.Model):
         MERGE = "merge", "Merge"
         OPT_OUT = "opt_out", "Opt-out"
         EDIT = "edit", "Edit"
+        APPOINTMENT = "appointment", "Appointment"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -29,12 +29,17 @@ def phone_normalize(raw: str, *, region: str | None = None) -> str:
 
 
 def phone_display(e164: str) -> str:
+    """How people read a number: national format in the organisation's region ("(415) 249-8831"),
+    international elsewhere ("+44 20 7946 0958"). Links use the E.164 form (`tel:+14152498831`)."""
     if not e164:
         return ""
     try:
-        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        number = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
         return e164
+    home = phonenumbers.region_code_for_number(number) == settings.PHONE_DEFAULT_REGION
+    fmt = phonenumbers.PhoneNumberFormat.NATIONAL if home else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, fmt)
 
 
 def _parse(e164: str) -> phonenumbers.PhoneNumber | None:

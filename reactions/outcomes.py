@@ -3,8 +3,9 @@
 from django.db import transaction
 
 from cadences.models import Outcome, Touch
-from cadences.services import enrollment_complete_if_done, enrollment_exit, touch_mark_done
+from cadences.services import enrollment_advance, enrollment_complete_if_done, enrollment_exit, touch_mark_done
 from leads.models import Lead, LeadStatus
+from messaging.tasks import touches_send_now
 from reactions.lifecycle import lead_status_change
 
 
@@ -14,7 +15,9 @@ def touch_complete(*, touch: Touch, outcome: str, by, note: str = "") -> Touch:
     1. the task is done and the attempt counted (cadences.services.touch_mark_done);
     2. an appointment moves the open lead to "appointment set", which ends its cadence;
     3. a reply ends the cadence;
-    4. anything else: the cadence goes on, and completes if this was its last touch.
+    4. anything else: the cadence goes on: the next steps are released (shifted when the rep
+       was late, cadences.sequence), automated ones already due go to the workers on commit, and
+       the cadence completes if this was its last touch.
     """
     with transaction.atomic():
         touch = touch_mark_done(touch=touch, outcome=outcome, by=by, note=note)
@@ -24,5 +27,8 @@ def touch_complete(*, touch: Touch, outcome: str, by, note: str = "") -> Touch:
         elif outcome == Outcome.REPLIED:
             enrollment_exit(lead=lead, reason="replied", by=by)
         else:
+            due_now = enrollment_advance(enrollment_id=touch.enrollment_id, done=touch, at=touch.completed_at)
+            if due_now:
+                transaction.on_commit(lambda: touches_send_now.delay(due_now))
             enrollment_complete_if_done(enrollment_id=touch.enrollment_id)
     return touch

@@ -16,6 +16,7 @@ class ReportDelivery(models.Model):
 
     class Meta:
         ordering = ["-week_start", "manager_id"]
+        verbose_name_plural = "report deliveries"
         constraints = [
             models.UniqueConstraint(fields=["manager", "week_start"], name="report_delivery_once_per_manager_week")
         ]

@@ -26,5 +26,5 @@ def status_badge(status: str) -> str:
 
 @register.filter
 def phone(e164: str) -> str:
-    """+14155550123 → +1 415-555-0123."""
+    """+14155550123 → (415) 555-0123 in the organisation's region, +44 20 7946 0958 elsewhere."""
     return phone_display(e164)
