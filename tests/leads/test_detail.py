@@ -51,7 +51,7 @@ def test_details_are_shown(client_for, rep, alice_lead, web_source, settings):
     alice_lead.save()
     response = client_for(rep).get(detail(alice_lead))
     html = response.content.decode()
-    assert 'href="tel:+14155550100"' in html and "+1 415-555-0100" in html
+    assert 'href="tel:+14155550100"' in html and "(415) 555-0100" in html and "+1 415-555-0100" not in html
     assert 'href="mailto:jane@example.org"' in html
     assert 'href="https://x.com/janedoe"' in html
     assert 'href="https://www.linkedin.com/in/janedoe"' in html

@@ -44,7 +44,7 @@ def test_columns_render(client_for, rep, alice_lead, web_source):
     alice_lead.attempt_count = 3
     alice_lead.save()
     html = client_for(rep).get(URL).content.decode()
-    assert 'href="tel:+14155550100"' in html and "+1 415-555-0100" in html
+    assert 'href="tel:+14155550100"' in html and "(415) 555-0100" in html and "+1 415-555-0100" not in html
     assert 'href="mailto:jane@example.org"' in html
     assert "Acme" in html and "Website" in html and "New</span>" in html
     assert reverse("leads:detail", args=[alice_lead.pk]) in html
