@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from cadences.models import Cadence, Enrollment, TouchStatus
+from cadences.models import WAITING_TOUCH_STATUSES, Cadence, Enrollment
 from cadences.services import RUNNING, enrollment_exit, enrollment_pause, enrollment_resume
 from leads.selectors import lead_get_for
 from reactions.cadence import cadence_start
@@ -18,9 +18,7 @@ def _panel(request, lead, *, status=200):
         Enrollment.objects.filter(lead=lead, state__in=RUNNING).select_related("cadence").first()
         or Enrollment.objects.filter(lead=lead).select_related("cadence").order_by("-started_at").first()
     )
-    remaining = (
-        enrollment.touches.filter(status__in=[TouchStatus.SCHEDULED, TouchStatus.PAUSED]).count() if enrollment else 0
-    )
+    remaining = enrollment.touches.filter(status__in=WAITING_TOUCH_STATUSES).count() if enrollment else 0
     context = {
         "lead": lead,
         "enrollment": enrollment,

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from cadences.models import Channel, Touch, TouchStatus
+from cadences.models import WAITING_TOUCH_STATUSES, Channel, Touch, TouchStatus
 from cadences.services import enrollment_exit, touch_label
 from leads.models import Lead, LeadEvent
 from leads.text import single_line
@@ -53,7 +53,8 @@ STATUS_RANK = {
 }
 # Failures that mean "this number will never take a text" (or opted out at the carrier).
 SMS_PERMANENT_FAILURE_CODES = frozenset({"30003", "30005", "30006", "21610", "21614"})
-OPEN_SMS_TOUCH_STATUSES = (TouchStatus.SCHEDULED, TouchStatus.PAUSED)
+# Automated touches not yet started (waiting for their turn, scheduled or paused): an opt-out skips them.
+UNSENT_TOUCH_STATUSES = WAITING_TOUCH_STATUSES
 
 
 def help_text() -> str:
@@ -102,7 +103,7 @@ def sms_opt_out(*, lead: Lead, source: str) -> bool:
             return False
         OptOut.objects.create(lead=lead, channel="sms", opted_out=True, source=source[:100])
         skipped = Touch.objects.filter(
-            lead=lead, channel=Channel.SMS, automated=True, status__in=OPEN_SMS_TOUCH_STATUSES
+            lead=lead, channel=Channel.SMS, automated=True, status__in=UNSENT_TOUCH_STATUSES
         ).update(status=TouchStatus.SKIPPED, failure_reason="Opted out of SMS")
         _event(lead, LeadEvent.Kind.OPT_OUT, f"Opted out of SMS ({source}); {skipped} scheduled texts stopped")
     enrollment_exit(lead=lead, reason="opted out")
@@ -136,7 +137,7 @@ def email_opt_out(*, lead: Lead, source: str) -> bool:
 
 def _skip_scheduled_emails(lead: Lead, *, reason: str) -> int:
     return Touch.objects.filter(
-        lead=lead, channel=Channel.EMAIL, automated=True, status__in=OPEN_SMS_TOUCH_STATUSES
+        lead=lead, channel=Channel.EMAIL, automated=True, status__in=UNSENT_TOUCH_STATUSES
     ).update(status=TouchStatus.SKIPPED, failure_reason=reason)
 
 
