@@ -202,6 +202,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
+# Files WhiteNoise serves at the site root, before any view: /favicon.ico, which browsers ask for
+# whatever the pages' <link rel="icon"> (static/favicon.svg) says.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
