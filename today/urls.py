@@ -1,6 +1,6 @@
 from django.urls import path
 
-from today import views
+from today import call_views, views
 
 app_name = "today"
 urlpatterns = [
@@ -11,4 +11,6 @@ urlpatterns = [
     path("touches/<int:pk>/snooze/", views.touch_snooze_view, name="snooze"),
     path("touches/<int:pk>/reassign/", views.touch_reassign_view, name="reassign"),
     path("referrals/<int:contact_id>/", views.referral_log, name="referral_log"),
+    path("call/", call_views.call_mode_view, name="call_mode"),
+    path("call/<int:pk>/outcome/", call_views.call_outcome, name="call_outcome"),
 ]

@@ -147,6 +147,9 @@ EXPECTATIONS: dict[str, Case] = {
     "today:snooze": Case(ALICE_LEAD, "post", touch),
     "today:reassign": Case(NORTH_MANAGERS, "post", touch),
     "today:referral_log": Case(ALICE_ONLY, "post", lambda w: {"contact_id": w.contact.pk}),
+    # Call mode: one's own calls (another rep's through ?rep=, below); logging needs the task's rights.
+    "today:call_mode": Case(LOGGED_IN),
+    "today:call_outcome": Case(ALICE_LEAD, "post", touch),
     # Reports: every signed-in user, each scoped to what they may see (checked in test_scopes.py)
     "reports:index": Case(LOGGED_IN),
     "reports:friday": Case(LOGGED_IN),
@@ -223,3 +226,16 @@ def test_access(name, world, twilio_token):
         role: f"expected {case.expected[role]}, got {got[role]}" for role in ROLES if got[role] != case.expected[role]
     }
     assert not wrong, f"{case.method.upper()} {url}: {wrong}"
+
+
+def test_call_mode_of_another_rep(world):
+    """`?rep=<alice>`: alice herself, her team's manager and admins; everyone else 404 (not 403: the
+    rep's existence is not revealed)."""
+    url = reverse("today:call_mode") + f"?rep={world.users['rep'].pk}"
+    got = {}
+    for role in ROLES:
+        client = Client()
+        if world.users[role] is not None:
+            client.force_login(world.users[role])
+        got[role] = _outcome(client.get(url))
+    assert got == ALICE_LEAD
