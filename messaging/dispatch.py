@@ -85,7 +85,7 @@ from cadences.services import (
 )
 from leads.models import Lead, LeadEvent
 from leads.timeline import lead_event_add
-from messaging import leases, transports
+from messaging import appointment_messages, leases, transports
 from messaging.models import Message
 from messaging.signals import provider_message_id_recorded
 from messaging.unsubscribe import unsubscribe_url
@@ -185,6 +185,8 @@ class MessageNotBuildable(ValueError):
 
 def outgoing_message_for(touch: Touch) -> transports.OutgoingMessage:
     """Render a touch into what the transport sends: the step's template for this lead and rep."""
+    if touch.appointment_id:
+        return appointment_messages.appointment_message_for(touch)  # an invite or a reminder
     lead, rep, step = touch.lead, touch.lead.owner, touch.step
     body = render_text(step.body if step else "", lead=lead, rep=rep)
     if touch.channel == Channel.SMS:

@@ -25,6 +25,10 @@ class OutgoingMessage:
     html_body: str = ""
     headers: dict = field(default_factory=dict)  # extra email headers (List-Unsubscribe ...)
     message_id: str = ""  # stable RFC 5322 Message-ID for email, e.g. "<touch-42@leadfollow.example>"
+    # Email only: more representations of the body, (content, mimetype) with the type's parameters,
+    # e.g. an iCalendar invite ("text/calendar; method=REQUEST"), and files, (filename, content, mimetype).
+    alternatives: tuple[tuple[str, str], ...] = ()
+    attachments: tuple[tuple[str, str | bytes, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -223,11 +223,24 @@ def _email_backend():
     return backend
 
 
+class _EmailWithTypeParameters(EmailMultiAlternatives):
+    """Django's email, keeping the parameters of a part's type as given: "text/calendar; method=REQUEST"
+    becomes `Content-Type: text/calendar; charset="utf-8"; method=REQUEST`, as calendar clients expect."""
+
+    def _create_mime_attachment(self, content, mimetype):
+        mimetype, _, parameters = mimetype.partition(";")
+        part = super()._create_mime_attachment(content, mimetype.strip())
+        for parameter in filter(None, (p.strip() for p in parameters.split(";"))):
+            name, _, value = parameter.partition("=")
+            part.set_param(name.strip(), value.strip().strip('"'), requote=False)
+        return part
+
+
 def build_email(message: OutgoingMessage) -> EmailMultiAlternatives:
     headers = dict(message.headers)
     if message.message_id:
         headers["Message-ID"] = message.message_id
-    email = EmailMultiAlternatives(
+    email = _EmailWithTypeParameters(
         subject=message.subject,
         body=message.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -236,6 +249,11 @@ def build_email(message: OutgoingMessage) -> EmailMultiAlternatives:
     )
     if message.html_body:
         email.attach_alternative(message.html_body, "text/html")
+    # Parts of the message like the rest: built here, so the two-phase send transmits them before its commit point.
+    for content, mimetype in message.alternatives:
+        email.attach_alternative(content, mimetype)
+    for filename, content, mimetype in message.attachments:
+        email.attach(filename, content, mimetype)
     return email
 
 
