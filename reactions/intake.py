@@ -11,24 +11,25 @@ from reactions.cadence import cadence_start_for_new_lead
 log = logging.getLogger(__name__)
 
 
-def lead_intake(*, actor=None, **inquiry) -> IntakeResult:
+def lead_intake(*, actor=None, via: str = "form", **inquiry) -> IntakeResult:
     """Capture the inquiry and, for a new lead, set its follow-up going:
 
     1. the lead is created with an owner and its first timeline entry — or, when an open lead
        has the same phone or email, the inquiry is added to that lead and nothing else happens;
     2. the owner is alerted (email, and SMS to their phone) once the lead is committed;
-    3. the lead enters the cadence its rules pick, counted from its arrival;
+    3. the lead enters the cadence its rules and the way it came in (`via`) pick, counted from
+       its arrival: a lead a rep took on the phone gets the phone cadence, never "I'll call you";
     4. the cadence's instant touches (the auto-responder) go to the workers on commit.
 
-    `inquiry` takes the fields of leads.services.intake.lead_capture.
+    `via` and `inquiry` are the arguments of leads.services.intake.lead_capture.
     """
     with transaction.atomic():
-        result = lead_capture(actor=actor, **inquiry)
+        result = lead_capture(actor=actor, via=via, **inquiry)
         if result.created:
             lead = result.lead
             if lead.owner_id is not None:
                 transaction.on_commit(lambda: _rep_alert_enqueue(lead_id=lead.pk))
-            cadence_start_for_new_lead(lead=lead, by=actor)
+            cadence_start_for_new_lead(lead=lead, by=actor, via=via)
     return result
 
 

@@ -39,8 +39,8 @@ def _celery_producer_inline():
 
 @pytest.fixture(autouse=True)
 def _reference_cadence_present(request):
-    """The shipped cadence comes from a data migration, and transactional tests flush every table
-    after they run: put it back for any test that uses the database."""
+    """The shipped cadences come from data migrations, and transactional tests flush every table
+    after they run: put them back for any test that uses the database."""
     marker = request.node.get_closest_marker("django_db")
     names = set(request.fixturenames)
     if marker is None and not names & {"db", "transactional_db", "live_server"}:
@@ -49,9 +49,10 @@ def _reference_cadence_present(request):
     request.getfixturevalue("transactional_db" if transactional else "db")
     from django.apps import apps
 
-    from cadences import reference_cadence
+    from cadences import reference_cadence, shipped_cadences
 
     reference_cadence.load(apps)
+    shipped_cadences.load(apps)
 
 
 @pytest.fixture

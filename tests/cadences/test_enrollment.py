@@ -7,9 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
+from cadences import shipped_cadences
+from cadences.editing import STEP_FIELDS, step_problems
 from cadences.models import Cadence, CadenceStep, Enrollment, Outcome, Touch, TouchStatus
+from cadences.rendering import render_text
 from cadences.services import (
     cadence_pick_for_lead,
     enrollment_exit,
@@ -17,7 +21,7 @@ from cadences.services import (
     enrollment_resume,
     enrollment_start,
 )
-from leads.models import LeadStatus
+from leads.models import Lead, LeadStatus
 from reactions.intake import lead_intake
 from reactions.lifecycle import lead_status_change
 from reactions.outcomes import touch_complete
@@ -100,7 +104,9 @@ def test_lead_without_email_gets_email_steps_skipped(web_source, rep, reference_
     email_touches = lead.touches.filter(channel="email")
     assert email_touches.exists()
     assert set(email_touches.values_list("status", flat=True)) == {TouchStatus.SKIPPED}
-    assert lead.touches.filter(channel="call", status=TouchStatus.SCHEDULED).count() == 4
+    # The calls are all still planned: the first is the rep's open task, the others wait their turn.
+    calls = list(lead.touches.filter(channel="call").order_by("due_at").values_list("status", flat=True))
+    assert calls == [TouchStatus.SCHEDULED] + [TouchStatus.PENDING] * 3
 
 
 def test_rules_pick_the_most_specific_cadence(web_source, reference_cadence):
@@ -216,3 +222,148 @@ def test_inactive_cadence_enrols_nobody(db):
     cadence = Cadence.objects.create(name="Off", active=False)
     with pytest.raises(ValidationError):
         enrollment_start(lead=LeadFactory(), cadence=cadence)
+
+
+# --- Shipped cadences and the way a lead came in ------------------------------------------------
+
+
+def shipped(name):
+    return Cadence.objects.get(name=name)
+
+
+def test_shipped_cadences_exist_after_migrate(db):
+    phone = shipped(shipped_cadences.PHONE_INQUIRY)
+    assert (phone.kind, phone.intake_via, phone.active, phone.is_default) == ("follow_up", "phone", True, False)
+    assert plan_of(phone) == {
+        0: ["email"],
+        2: ["call"],
+        4: ["email"],
+        7: ["call", "email"],
+        14: ["email"],
+        21: ["call"],
+        28: ["email"],
+    }
+    [thanks] = phone.steps.filter(day=0)
+    assert thanks.automated and thanks.send_hour is None and "lead.interest" in thanks.body
+    nurture = shipped(shipped_cadences.NURTURE)
+    assert nurture.kind == "nurture" and not nurture.instant_response
+    steps = list(nurture.steps.all())
+    assert [s.day for s in steps] == [30, 60, 90, 120, 150, 180]
+    assert all(s.channel == "email" and s.automated and s.send_hour == 10 for s in steps)
+    no_show = shipped(shipped_cadences.NO_SHOW)
+    assert no_show.kind == "no_show"
+    assert plan_of(no_show) == {0: ["call", "email"], 1: ["call"], 3: ["email"], 5: ["call"]}
+    assert no_show.steps.get(day=0, channel="email").subject == "Sorry we missed you — pick a new time"
+
+
+def plan_of(cadence):
+    plan = defaultdict(list)
+    for step in cadence.steps.filter(retired_at__isnull=True).order_by("day", "position"):
+        plan[step.day].append(step.channel)
+    return dict(plan)
+
+
+@pytest.mark.parametrize("name", [c.name for c in shipped_cadences.SHIPPED])
+def test_shipped_steps_give_value_and_render(name, rep):
+    lead = LeadFactory(owner=rep, first_name="Pat", interest="a quote for 10 seats")
+    for step in shipped(name).steps.all():
+        problems = step_problems(**{f: getattr(step, f) for f in STEP_FIELDS})
+        assert not problems.errors and not problems.warnings, (step, problems)
+        assert step.talking_points, f"{step} has no talking points"
+        for text in (step.subject, step.body, step.talking_points):
+            rendered = render_text(text, lead=lead, rep=rep)
+            assert "{{" not in rendered and "{%" not in rendered
+            assert "touching base" not in rendered.lower() and "call you shortly" not in rendered.lower()
+        if step.channel == "email":
+            assert "Pat" in render_text(step.body, lead=lead, rep=rep)
+
+
+def test_loading_the_shipped_cadences_again_changes_nothing(db):
+    from django.apps import apps
+
+    before = list(CadenceStep.objects.order_by("id").values_list("id", "cadence__name", "subject"))
+    shipped(shipped_cadences.NURTURE).steps.filter(day=30).update(subject="Edited by an admin")
+    shipped_cadences.load(apps)
+    shipped_cadences.load(apps)
+    after = list(CadenceStep.objects.order_by("id").values_list("id", "cadence__name", "subject"))
+    assert [row[:2] for row in after] == [row[:2] for row in before]
+    assert shipped(shipped_cadences.NURTURE).steps.get(day=30).subject == "Edited by an admin"
+
+
+PHONE_CALLER = {
+    "first_name": "Pat",
+    "last_name": "Caller",
+    "phone": "(212) 555-0142",
+    "email": "pat@example.org",
+    "how_heard": "Radio ad",
+    "interest": "Wants a quote for 10 seats",
+}
+
+
+def lead_messages(lead, mailoutbox):
+    """Everything that went to the lead: emails (test outbox) and texts (the dev SMS outbox)."""
+    from messaging.models import Message
+
+    emails = [m for m in mailoutbox if lead.email in m.to]
+    texts = list(Message.objects.filter(to=lead.phone))
+    return emails, texts
+
+
+@time_machine.travel(ARRIVAL, tick=False)
+def test_a_lead_taken_on_the_phone_gets_the_phone_cadence(
+    client_for, rep, web_source, mailoutbox, django_capture_on_commit_callbacks
+):
+    rep.last_name = "Rep"
+    rep.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(rep).post(reverse("leads:intake"), {**PHONE_CALLER, "source": web_source.pk})
+    assert response.status_code == 302
+    lead = Lead.objects.get(first_name="Pat")
+    enrollment = Enrollment.objects.get(lead=lead)
+    assert enrollment.cadence.name == shipped_cadences.PHONE_INQUIRY
+    touches = list(lead.touches.select_related("step"))
+    # No call-within-5-minutes task: the first call is Day 2.
+    assert not [t for t in touches if t.channel == "call" and t.step.day == 0]
+    assert min(t.due_at for t in touches if t.channel == "call") - ARRIVAL > dt.timedelta(days=1)
+    emails, texts = lead_messages(lead, mailoutbox)
+    assert texts == []  # no auto-responder SMS
+    [thanks] = emails  # the thank-you went at once, nothing else
+    assert thanks.subject == "Thanks for the call, Pat"
+    assert "Wants a quote for 10 seats" in thanks.body and "Alice Rep" in thanks.body
+    assert "call you" not in thanks.body.lower()
+
+
+@time_machine.travel(ARRIVAL, tick=False)
+def test_a_phone_lead_without_a_phone_cadence_skips_the_web_instant_steps(
+    rep, web_source, reference_cadence, mailoutbox, django_capture_on_commit_callbacks
+):
+    Cadence.objects.filter(name=shipped_cadences.PHONE_INQUIRY).update(active=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = lead_intake(**PHONE_CALLER, source=web_source, owner=rep, via="phone", actor=rep).lead
+    assert Enrollment.objects.get(lead=lead).cadence == reference_cadence
+    assert not lead.touches.filter(step__day=0).exists()  # no auto-responder, no 5-minute call
+    assert lead.touches.filter(step__day=1, channel="call", status=TouchStatus.SCHEDULED).exists()
+    assert lead_messages(lead, mailoutbox) == ([], [])
+
+
+@time_machine.travel(ARRIVAL, tick=False)
+def test_an_api_lead_still_gets_the_web_cadence_and_its_instant_touches(
+    web_source, rep, reference_cadence, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = intake(web_source)
+    assert Enrollment.objects.get(lead=lead).cadence == reference_cadence
+    call = lead.touches.get(step__day=0, channel="call")
+    assert call.status == TouchStatus.SCHEDULED and call.due_at - ARRIVAL <= dt.timedelta(minutes=5)
+    emails, texts = lead_messages(lead, mailoutbox)
+    assert len(emails) == 1 and "call you shortly" in emails[0].body
+    assert len(texts) == 1 and "call you" in texts[0].body
+
+
+def test_only_follow_up_cadences_are_picked_for_new_leads(web_source):
+    lead = LeadFactory(source=web_source)
+    for kind in ("nurture", "no_show"):
+        Cadence.objects.filter(kind=kind).update(is_default=False)
+        CadenceFactory(name=f"Web {kind}", kind=kind).sources.add(web_source)
+    assert cadence_pick_for_lead(lead=lead, via="api").name == "Web lead — 28 days"
+    assert cadence_pick_for_lead(lead=lead, via="phone").name == shipped_cadences.PHONE_INQUIRY
