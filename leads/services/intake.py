@@ -162,9 +162,32 @@ def _inquiry_payload(data: dict, *, source: LeadSource | None, via: str) -> dict
     }
 
 
+# How an inquiry came in (lead_capture's `via`), as words that follow "New lead", "Inquiry" or
+# "got in touch again": the timeline and notifications read as sentences, never "(api)". The one
+# place that spells a `via` out; an unknown one is left out of the sentence rather than shown raw.
+VIA_PHRASES = {
+    "api": "from the website API",
+    "phone": "by phone",
+    "form": "from the lead form",
+    "csv": "from a CSV import",
+    "import": "from a CSV import",
+    "referral": "from a referral",
+    "sms": "by text message",
+}
+
+
+def via_phrase(via: str) -> str:
+    """The words for a `via` ("by phone", "from the website API"); "" for a way in not named here."""
+    return VIA_PHRASES.get(via, "")
+
+
+def _sentence(*parts: str) -> str:
+    return " ".join(part for part in parts if part)
+
+
 def _inquiry_text(data: dict, *, source: LeadSource | None, via: str) -> str:
-    where = f"{source.name} ({via})" if source else via
-    text = f"Inquiry via {where}"
+    """The inquiry's timeline line: "Website inquiry from the website API: Pricing for 20 seats"."""
+    text = _sentence(f"{source.name} inquiry" if source else "Inquiry", via_phrase(via))
     if data.get("interest"):
         text += f": {data['interest']}"
     return text
@@ -256,7 +279,7 @@ def _lead_create(data, *, source, owner, actor, via, referred_by, at) -> Lead:
         data=_inquiry_payload(data, source=source, via=via),
         at=at,
     )
-    notify(user=owner, lead=lead, text=f"New lead assigned to you: {lead.full_name}")
+    notify(user=owner, lead=lead, text=_sentence("New lead", via_phrase(via)) + f": {lead.full_name}, assigned to you.")
     return lead
 
 
@@ -290,4 +313,4 @@ def _inquiry_add_to_existing(lead: Lead, data, *, source, actor, via, at) -> Non
             changed += ["timezone", "timezone_confirmed"]
     if changed:
         lead.save(update_fields=list(dict.fromkeys(changed)) + ["updated_at"])
-    notify(user=lead.owner, lead=lead, text=f"{lead.full_name} got in touch again ({via}).")
+    notify(user=lead.owner, lead=lead, text=_sentence(f"{lead.full_name} got in touch again", via_phrase(via)) + ".")
