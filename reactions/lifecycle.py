@@ -15,7 +15,8 @@ def lead_status_change(*, lead: Lead, status: str, by: User | None, reason: str 
         previous = lead.status
         lead = lead_status_set(lead=lead, status=status, by=by, reason=reason, override=override)
         if lead.status != previous and (not lead.is_open or status == LeadStatus.APPOINTMENT):
-            enrollment_exit(lead=lead, reason=status)
+            # In words ("marked Appointment set"): the reason shows on the timeline and the lead page.
+            enrollment_exit(lead=lead, reason=f"marked {lead.get_status_display()}")
     return lead
 
 

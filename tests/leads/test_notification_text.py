@@ -10,6 +10,7 @@ from cadences.models import IntakeVia
 from leads.models import LeadEvent
 from leads.services.intake import VIA_PHRASES
 from reactions.intake import lead_intake
+from reactions.lifecycle import lead_status_change
 
 RAW_CODE = re.compile(r"\((?:api|phone|form|csv|import|referral|sms)\)")
 
@@ -61,3 +62,11 @@ def test_the_notifications_page_shows_the_sentence(client_for, rep, web_source):
     intake(source=web_source, owner=rep, via="api")
     html = client_for(rep).get(reverse("notifications")).content.decode()
     assert "New lead from the website API: Maria Lopez, assigned to you." in html
+
+
+def test_a_closed_leads_cadence_ends_with_the_status_in_words(rep, web_source):
+    lead = intake(source=web_source, owner=rep, via="api").lead
+    assert lead.enrollments.exists()
+    lead_status_change(lead=lead, status="appointment", by=rep)
+    ended = lead.events.filter(kind=LeadEvent.Kind.ENROLLMENT).latest("pk").text
+    assert ended.startswith("Cadence ended (marked Appointment set)") and "(appointment)" not in ended
