@@ -18,6 +18,7 @@ from django.utils import timezone
 from cadences.models import WAITING_TOUCH_STATUSES, Channel, Touch, TouchStatus
 from cadences.services import enrollment_exit, touch_label
 from leads.models import Lead, LeadEvent
+from leads.phones import phone_display
 from leads.text import single_line
 from leads.timeline import lead_event_add
 from messaging import transports
@@ -326,14 +327,14 @@ def rep_alert_new_lead(*, lead_id: int) -> dict:
     rep = lead.owner
     link = f"{settings.PUBLIC_BASE_URL}/leads/{lead.pk}/"
     name = single_line(lead.full_name)
-    text = f"New lead assigned to you: {name}"
-    if lead.phone:
-        text += f", {lead.phone}"
-    if lead.source:
-        text += f" (via {lead.source.name})"
+    # The number as the rep reads it, and as a tel: link in E.164 that a phone dials in one tap.
+    text = f"New lead assigned to you: {name}" + (f", from {lead.source.name}." if lead.source else ".")
+    call = f"Call {phone_display(lead.phone)}: tel:{lead.phone}" if lead.phone else ""
+    email_body = "\n".join([text, "", *([call] if call else []), f"Open the lead: {link}", ""])
+    sms_body = " ".join(part for part in (text, call, link) if part)
     if rep.email:
         try:
-            send_mail(f"New lead: {name}", f"{text}.\n\nCall now: {link}\n", None, [rep.email])
+            send_mail(f"New lead: {name}", email_body, None, [rep.email])
             sent["email"] = True
         except Exception as exc:
             # The rep by id, the error by its class: its text may hold the address (personal data, no log).
@@ -341,7 +342,7 @@ def rep_alert_new_lead(*, lead_id: int) -> dict:
     if rep.phone:
         try:
             transports.send(
-                transports.OutgoingMessage(channel="sms", to=rep.phone, body=f"{text}. {link}"),
+                transports.OutgoingMessage(channel="sms", to=rep.phone, body=sms_body),
                 commit_point=lambda: True,  # an alert has no touch row to commit
             )
             sent["sms"] = True
