@@ -1,6 +1,7 @@
 """Django admin: every model of the project is registered and every changelist loads."""
 
 import io
+import re
 
 import pytest
 from django.apps import apps
@@ -131,3 +132,16 @@ def test_leads_cannot_be_deleted_in_the_admin(client, superuser):
     response = client.post(f"/admin/leads/lead/{lead.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert type(lead).objects.filter(pk=lead.pk).exists()
+
+
+def test_admin_index_names_every_model_in_good_english(client, db):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    html = client.get(reverse("admin:index")).content.decode()
+    assert ">Touches</a>" in html and ">Report deliveries</a>" in html
+    assert "Touchs" not in html and "Deliverys" not in html.title()
+    # Django adds an "s" to verbose_name unless verbose_name_plural says otherwise.
+    for model in admin.site._registry:
+        plural = str(model._meta.verbose_name_plural)
+        assert not re.search(r"(?:[^aeiou]ys|chs|shs|xs|sss|uss)$", plural), f"{model._meta.label}: {plural!r}"
