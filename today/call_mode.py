@@ -19,7 +19,7 @@ from cadences.models import Channel, Touch, TouchStatus
 from cadences.rendering import render_text
 from leads.models import LeadEvent
 from leads.selectors import lead_timeline
-from today.selectors import CALL_OUTCOMES, day_bounds, instant_q
+from today.selectors import CALL_OUTCOMES, day_bounds, instant_q, touches_workable_by
 
 HISTORY_ENTRIES = 5
 
@@ -122,6 +122,17 @@ def call_queue(*, rep: User, now: dt.datetime | None = None, skipped: Iterable[i
     if calls:
         queue.card = call_card(touch=calls[0], now=now)
     return queue
+
+
+def call_logged_for(*, user: User, pk: int) -> Touch | None:
+    """A call `user` may see that was logged (done with an outcome), or None."""
+    return (
+        touches_workable_by(user)
+        .filter(pk=pk, status=TouchStatus.DONE)
+        .exclude(outcome="")
+        .select_related("lead")
+        .first()
+    )
 
 
 def call_outcomes() -> list:

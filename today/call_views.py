@@ -49,7 +49,7 @@ def _count(text: str) -> int:
     return int(text) if (text or "").isdigit() and len(text) < 6 else 0
 
 
-def _state_query(*, rep, user, skipped, done) -> str:
+def _state_query(*, rep, user, skipped, done, logged=None) -> str:
     params = {}
     if rep.pk != user.pk:
         params["rep"] = rep.pk
@@ -57,7 +57,13 @@ def _state_query(*, rep, user, skipped, done) -> str:
         params["skip"] = ",".join(map(str, skipped))
     if done:
         params["done"] = done
+    if logged:
+        params["logged"] = logged
     return urlencode(params)
+
+
+def _logged_line(outcome: str, lead) -> str:
+    return format_html("{} logged for <strong>{}</strong>.", Outcome(outcome).label, lead.full_name)
 
 
 def _context(request, *, rep, skipped, done, error="", logged=""):
@@ -67,6 +73,9 @@ def _context(request, *, rep, skipped, done, error="", logged=""):
     if current is not None:
         skip_next.append(current.pk)
     viewing_other = rep.pk != request.user.pk
+    call_url = reverse("today:call_mode")
+    state = {"rep": rep, "user": request.user}
+    booked = current.pk if current else None
     return {
         "queue": queue,
         "card": queue.card,
@@ -75,8 +84,10 @@ def _context(request, *, rep, skipped, done, error="", logged=""):
         "done": done,
         "total": queue.left + done,
         "skipped_value": ",".join(map(str, queue.skipped)),
-        "skip_url": f"{reverse('today:call_mode')}?{_state_query(rep=rep, user=request.user, skipped=skip_next, done=done)}",
-        "state_url": f"{reverse('today:call_mode')}?{_state_query(rep=rep, user=request.user, skipped=queue.skipped, done=done)}",
+        "skip_url": f"{call_url}?{_state_query(**state, skipped=skip_next, done=done)}",
+        "state_url": f"{call_url}?{_state_query(**state, skipped=queue.skipped, done=done)}",
+        # Where the card goes once the appointment dialog booked the call on screen.
+        "booked_url": f"{call_url}?{_state_query(**state, skipped=queue.skipped, done=done + 1, logged=booked)}",
         "back_url": reverse("today:team_rep", args=[rep.pk]) if viewing_other else reverse("today:index"),
         "rep_tz": rep.timezone or settings.TIME_ZONE,
         "outcomes": call_mode.call_outcomes(),
@@ -98,7 +109,14 @@ def _card_response(request, context, *, status=200):
 @login_required
 def call_mode_view(request):
     rep = _rep_for(request, request.GET.get("rep"))
-    context = _context(request, rep=rep, skipped=_ints(request.GET.get("skip")), done=_count(request.GET.get("done")))
+    logged = ""
+    for pk in _ints(request.GET.get("logged"))[:1]:
+        # The call just logged by the appointment dialog: say so above the next one.
+        done_touch = call_mode.call_logged_for(user=request.user, pk=pk)
+        logged = _logged_line(done_touch.outcome, done_touch.lead) if done_touch else ""
+    context = _context(
+        request, rep=rep, skipped=_ints(request.GET.get("skip")), done=_count(request.GET.get("done")), logged=logged
+    )
     return _card_response(request, context)
 
 
@@ -126,6 +144,5 @@ def call_outcome(request, pk):
         return redirect(
             f"{reverse('today:call_mode')}?{_state_query(rep=rep, user=request.user, skipped=skipped, done=done)}"
         )
-    logged = format_html("{} logged for <strong>{}</strong>.", Outcome(outcome).label, touch.lead.full_name)
-    context = _context(request, rep=rep, skipped=skipped, done=done, logged=logged)
+    context = _context(request, rep=rep, skipped=skipped, done=done, logged=_logged_line(outcome, touch.lead))
     return _card_response(request, context)

@@ -1,9 +1,20 @@
-// Call mode: a refused outcome (400) still swaps in, because the card it returns says why inside it.
+// Call mode: a refused outcome (400) still swaps in, because the card it returns says why inside it;
+// a booked appointment (the dialog answers for a Today row) loads the next call instead.
 (function () {
   document.body.addEventListener("htmx:beforeSwap", function (evt) {
-    if (evt.detail.xhr.status === 400 && evt.detail.target && evt.detail.target.id === "call-card") {
+    var card = document.getElementById("call-card");
+    var xhr = evt.detail.xhr;
+    if (xhr.status === 400 && evt.detail.target && evt.detail.target.id === "call-card") {
       evt.detail.shouldSwap = true;
       evt.detail.isError = false;
+      return;
+    }
+    var dialog = document.getElementById("call-dialog");
+    var booked = card && dialog && dialog.contains(evt.detail.requestConfig.elt)
+      && evt.detail.requestConfig.verb === "post" && xhr.status === 200 && !xhr.getResponseHeader("HX-Retarget");
+    if (booked) {
+      evt.detail.shouldSwap = false;
+      htmx.ajax("GET", card.dataset.afterBooking, {target: "#call-card", swap: "outerHTML"});
     }
   });
   document.body.addEventListener("htmx:responseError", function (evt) {
