@@ -21,11 +21,16 @@ from messaging.unsubscribe import unsubscribe_url
 SMS_LOCATION_LIMIT = 100
 
 
-def lead_zone(lead) -> ZoneInfo:
+def zone_named(name: str) -> ZoneInfo:
+    """The zone `name`, or the organisation's when it is empty or unknown."""
     try:
-        return ZoneInfo(lead.timezone or settings.TIME_ZONE)
+        return ZoneInfo(name or settings.TIME_ZONE)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(settings.TIME_ZONE)
+
+
+def lead_zone(lead) -> ZoneInfo:
+    return zone_named(lead.timezone)
 
 
 def clock_text(local: dt.datetime) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from today import call_views, views
+from today import appointment_views, call_views, views
 
 app_name = "today"
 urlpatterns = [
@@ -13,4 +13,12 @@ urlpatterns = [
     path("referrals/<int:contact_id>/", views.referral_log, name="referral_log"),
     path("call/", call_views.call_mode_view, name="call_mode"),
     path("call/<int:pk>/outcome/", call_views.call_outcome, name="call_outcome"),
+    path("touches/<int:pk>/appointment/", appointment_views.appointment_new, name="appointment_new"),
+    path(
+        "appointments/<int:pk>/reschedule/",
+        appointment_views.appointment_reschedule_view,
+        name="appointment_reschedule",
+    ),
+    path("appointments/<int:pk>/no-show/", appointment_views.appointment_no_show_view, name="appointment_no_show"),
+    path("appointments/<int:pk>/held/", appointment_views.appointment_held_view, name="appointment_held"),
 ]

@@ -78,6 +78,20 @@ def import_job(w):
     return {"pk": w.import_job.pk}
 
 
+def appointment(w):
+    """alice's meeting with her lead, made inside each role's savepoint (rolled back after it)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from leads.models import Appointment
+
+    booked = Appointment.objects.filter(lead=w.lead).first() or Appointment.objects.create(
+        lead=w.lead, rep=w.users["rep"], starts_at=timezone.now() + dt.timedelta(days=1)
+    )
+    return {"pk": booked.pk}
+
+
 EXPECTATIONS: dict[str, Case] = {
     # Site
     "home": Case(LOGGED_IN),
@@ -150,6 +164,11 @@ EXPECTATIONS: dict[str, Case] = {
     # Call mode: one's own calls (another rep's through ?rep=, below); logging needs the task's rights.
     "today:call_mode": Case(LOGGED_IN),
     "today:call_outcome": Case(ALICE_LEAD, "post", touch),
+    # Appointments: the dialog of alice's task, and her meeting's reschedule / no-show / held
+    "today:appointment_new": Case(ALICE_LEAD, kwargs=touch),
+    "today:appointment_reschedule": Case(ALICE_LEAD, kwargs=appointment),
+    "today:appointment_no_show": Case(ALICE_LEAD, "post", appointment),
+    "today:appointment_held": Case(ALICE_LEAD, "post", appointment),
     # Reports: every signed-in user, each scoped to what they may see (checked in test_scopes.py)
     "reports:index": Case(LOGGED_IN),
     "reports:friday": Case(LOGGED_IN),
