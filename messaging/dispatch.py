@@ -26,6 +26,11 @@ batches of touch ids. The states of an automated touch:
    - Twilio: right after the API accepted the message (HTTP 201).
    A touch whose message cannot be rendered or built (a template tag that raises, a line break
    in a header) fails with the reason and a task for the rep, before any provider sees it.
+   Never stale, never a burst (messaging/freshness.py): each tick first skips the due touches past
+   their freshness window as "expired", and so does `touch_send` for one it finds expired once it
+   holds the claim; the per-channel daily cap is counted under the lead's row lock in the short
+   transaction that marks the start, and a capped touch goes back to `scheduled` for the lead's
+   next local day, never started, so the claim and the reconciler are unaffected.
 3. Record: the provider's id, a Message row and a timeline entry.
 4. Reconcile (`touches_reconcile_stuck`, every 5 s): a touch in `sending` whose lease lapsed (a
    dead or frozen worker, a batch the broker lost) or whose holder is known gone (its worker node
@@ -85,7 +90,7 @@ from cadences.services import (
 )
 from leads.models import Lead, LeadEvent
 from leads.timeline import lead_event_add
-from messaging import appointment_messages, leases, transports
+from messaging import appointment_messages, freshness, leases, transports
 from messaging.models import Message
 from messaging.signals import provider_message_id_recorded
 from messaging.unsubscribe import unsubscribe_url
@@ -162,8 +167,13 @@ def _mine(touch_id: int, token) -> Q:
     return Q(pk=touch_id, claim_token=token)
 
 
-def _release(touch_id, token, *, due_at, reason="", status=TouchStatus.SCHEDULED) -> int:
-    """Give a claimed touch back (rescheduled, skipped or failed); only the claim holder can."""
+_KEEP = object()
+
+
+def _release(touch_id, token, *, due_at, reason="", status=TouchStatus.SCHEDULED, expires_at=_KEEP) -> int:
+    """Give a claimed touch back (rescheduled, skipped or failed); only the claim holder can.
+    `expires_at`: its new freshness deadline when a rule deferred it (messaging/freshness.py)."""
+    deadline = {} if expires_at is _KEEP else {"expires_at": expires_at}
     return Touch.objects.filter(_mine(touch_id, token), status__in=[TouchStatus.SENDING, TouchStatus.SENT]).update(
         status=status,
         due_at=due_at,
@@ -172,6 +182,7 @@ def _release(touch_id, token, *, due_at, reason="", status=TouchStatus.SCHEDULED
         lease_expires_at=None,
         send_started_at=None,
         failure_reason=reason[:500],
+        **deadline,
     )
 
 
@@ -278,7 +289,8 @@ def _zone_confirm_task_ensure(*, lead: Lead, rules, now: dt.datetime) -> None:
 
 
 def touch_send(*, touch_id: int, token) -> str:
-    """Send one claimed touch. Returns what happened ("sent", "stale", "skipped", "retry", "failed", "quiet")."""
+    """Send one claimed touch. Returns what happened ("sent", "stale", "skipped", "expired", "retry",
+    "failed", "quiet", "capped")."""
     token = uuid.UUID(str(token))
     touch = (
         Touch.objects.select_related("lead", "lead__owner", "step")
@@ -288,6 +300,12 @@ def touch_send(*, touch_id: int, token) -> str:
     if touch is None:
         return "stale"
     now = timezone.now()
+    if freshness.is_expired(touch, now):
+        # Claimed just before its window closed (the tick skips the rest): skipped, never sent late.
+        if not _release(touch_id, token, due_at=touch.due_at, reason=freshness.EXPIRED, status=TouchStatus.SKIPPED):
+            return "stale"
+        freshness.touch_expired_record(touch, now=now)
+        return "expired"
     problem = _consent_problem(touch)
     if problem:
         _release(touch_id, token, due_at=touch.due_at, reason=problem, status=TouchStatus.SKIPPED)
@@ -295,15 +313,26 @@ def touch_send(*, touch_id: int, token) -> str:
         return "skipped"
     quiet_until = _quiet_until(touch, now)
     if quiet_until is not None:
-        _release(touch_id, token, due_at=quiet_until, reason="Outside the recipient's contact hours")
+        # Waiting for the contact window (or for a rep to confirm the zone) is no lateness: the
+        # freshness window counts again from when it may go.
+        deadline = freshness.expires_at_when_deferred(touch, quiet_until)
+        _release(
+            touch_id, token, due_at=quiet_until, reason="Outside the recipient's contact hours", expires_at=deadline
+        )
         return "quiet"
     message, problem = outgoing_message_or_problem(touch)
     if message is None:
         return _fail_unbuildable(touch, token, reason=problem)
-    # Only under a live lease: a claim that ran out is the reconciler's to settle.
-    started = Touch.objects.filter(
-        _mine(touch_id, token), status=TouchStatus.SENDING, send_started_at__isnull=True, lease_expires_at__gt=now
-    ).update(send_started_at=now)
+    with transaction.atomic():
+        # The lead's row lock serialises the cap checks of its touches (two in one batch, two
+        # workers): the count sees every send of the lead started before this one.
+        Lead.objects.select_for_update().filter(pk=touch.lead_id).values_list("pk", flat=True).first()
+        if freshness.cap_reached(touch, now):
+            return _defer_capped(touch, token, now=now)
+        # Only under a live lease: a claim that ran out is the reconciler's to settle.
+        started = Touch.objects.filter(
+            _mine(touch_id, token), status=TouchStatus.SENDING, send_started_at__isnull=True, lease_expires_at__gt=now
+        ).update(send_started_at=now)
     if not started:
         return "stale"
 
@@ -320,6 +349,23 @@ def touch_send(*, touch_id: int, token) -> str:
         return _handle_failure(touch, token, exc, message=message)
     touch_record_sent(touch=touch, token=token, message=message, result=result)
     return "sent"
+
+
+def _defer_capped(touch: Touch, token, *, now: dt.datetime) -> str:
+    """The lead had its messages on this channel today: the touch goes back to wait for its next
+    local day, with a freshness window from then (messaging/freshness.py, rule 3)."""
+    due = freshness.next_day_slot(touch, now)
+    deadline = freshness.expires_at_when_deferred(touch, due)
+    if not _release(touch.pk, token, due_at=due, reason=freshness.cap_reason(touch.channel), expires_at=deadline):
+        return "stale"
+    log.info(
+        "touch %s: frequency cap reached for lead %s on %s, due again at %s",
+        touch.pk,
+        touch.lead_id,
+        touch.channel,
+        due,
+    )
+    return "capped"
 
 
 def touch_record_sent(*, touch: Touch, token, message, result) -> None:

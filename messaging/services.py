@@ -318,12 +318,17 @@ def rep_alert_new_lead(*, lead_id: int) -> dict:
 
     Never raises: an alert that cannot go out is logged, the lead is already safe. The lead's name
     is cleaned by the input rule (leads/text.py) again here: a lead saved before the rule, or by
-    hand, must not break the subject line.
+    hand, must not break the subject line. A lead older than NEW_LEAD_ALERT_WINDOW_MINUTES (a
+    backlog after downtime, an import) is no news: nothing is sent, and the answer says why.
     """
     sent = {"email": False, "sms": False}
     lead = Lead.objects.select_related("owner", "source").filter(pk=lead_id).first()
     if lead is None or lead.owner is None:
         return sent
+    window = dt.timedelta(minutes=settings.NEW_LEAD_ALERT_WINDOW_MINUTES)
+    if lead.created_at < timezone.now() - window:
+        log.info("new-lead alert for lead %s not sent: it arrived more than %s ago", lead.pk, window)
+        return {**sent, "skipped": "older than the alert window"}
     rep = lead.owner
     link = f"{settings.PUBLIC_BASE_URL}/leads/{lead.pk}/"
     name = single_line(lead.full_name)

@@ -10,7 +10,7 @@ from celery import shared_task
 from celery.signals import celeryd_after_setup
 from django.conf import settings
 
-from messaging import dispatch, leases, retention, services, transports
+from messaging import dispatch, freshness, leases, retention, services, transports
 from messaging.services import rep_alert_new_lead
 
 
@@ -34,7 +34,10 @@ def dispatch_due() -> int:
     and no further, so a backlog waits in the database (not in Redis) and no claim sits in the
     queue long enough for its lease (DISPATCH_QUEUE_LEASE_SECONDS) to run out. Touches claimed
     before (taken back from a dead worker, retried) are claimed first and jump the queued backlog.
+    First, every due touch past its freshness window is skipped as expired (messaging/freshness.py):
+    after downtime, nothing stale is claimed.
     """
+    freshness.touches_expire_due()
     budget = settings.DISPATCH_MAX_IN_FLIGHT - dispatch.touches_queued_count()
     claimed = 0
     for again, priority in ((True, AGAIN_PRIORITY), (False, BACKLOG_PRIORITY)):
@@ -95,8 +98,9 @@ def reconcile_stuck() -> dict:
 
 
 @shared_task(ignore_result=True)
-def rep_alert_new_lead_task(lead_id: int) -> None:
-    rep_alert_new_lead(lead_id=lead_id)
+def rep_alert_new_lead_task(lead_id: int) -> dict:
+    """The rep's "New lead" alert; none for a lead older than NEW_LEAD_ALERT_WINDOW_MINUTES."""
+    return rep_alert_new_lead(lead_id=lead_id)
 
 
 @shared_task(name="messaging.early_status_callbacks_settle")

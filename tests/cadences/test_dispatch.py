@@ -9,11 +9,12 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from cadences.models import CadenceStep, Touch, TouchStatus
+from cadences.models import CadenceStep, Outcome, Touch, TouchStatus
 from cadences.services import enrollment_start
 from leads.models import Lead
 from messaging import dispatch, leases
 from messaging.tasks import dispatch_due, reconcile_stuck
+from reactions.outcomes import touch_complete
 from tests.factories import CadenceFactory, CadenceStepFactory, LeadFactory, TouchFactory
 
 NOON_NY = dt.datetime(2026, 6, 3, 16, 0, tzinfo=dt.UTC)
@@ -199,8 +200,9 @@ def test_reconciler_requeues_an_email_that_never_reached_the_final_dot(providers
 
 @pytest.mark.django_db
 def test_a_cadence_runs_day_by_day_at_the_right_local_times(providers, rep):
-    """Time travel through four weeks, ticking the dispatcher every hour: every automated touch goes out
-    once, on its day, at its local hour, on its channel."""
+    """Time travel through four weeks, ticking the dispatcher every half hour: every automated touch goes
+    out once, on its day, at its local hour, on its channel. Steps run in order: the automated ones
+    after the Day 1 call wait for the rep, who logs it when it comes due (cadences.sequence)."""
     twilio, smtp = providers
     cadence = CadenceFactory(name="Short")
     CadenceStep.objects.create(
@@ -221,9 +223,13 @@ def test_a_cadence_runs_day_by_day_at_the_right_local_times(providers, rep):
     with time_machine.travel(arrival, tick=False):
         lead = LeadFactory(owner=rep, timezone="America/Los_Angeles", created_at=arrival, phone="+14155551234")
         enrollment_start(lead=lead, cadence=cadence, at=arrival)
+    call = Touch.objects.get(lead=lead, channel="call")
     moment = arrival
     while moment < arrival + dt.timedelta(days=30):
         with time_machine.travel(moment, tick=False):
+            call.refresh_from_db()
+            if call.status == TouchStatus.SCHEDULED and call.due_at <= moment:
+                touch_complete(touch=call, outcome=Outcome.NO_ANSWER, by=rep)  # on time: nothing shifts
             dispatch_due()
         moment += dt.timedelta(minutes=30)
     sent = {t.step.day: t for t in Touch.objects.filter(lead=lead, automated=True).select_related("step")}
@@ -234,7 +240,8 @@ def test_a_cadence_runs_day_by_day_at_the_right_local_times(providers, rep):
     assert local[3].replace(tzinfo=None) == dt.datetime(2026, 3, 9, 8, 0)  # 07:00 is too early for SMS; after DST
     assert local[28].replace(tzinfo=None) == dt.datetime(2026, 4, 3, 16, 0)
     assert len(twilio.messages()) == 2 and len(smtp.messages()) == 2
-    assert Touch.objects.get(lead=lead, channel="call").status == TouchStatus.SCHEDULED  # the rep's task waits
+    call.refresh_from_db()
+    assert call.status == TouchStatus.DONE and call.completed_by == rep  # the rep's task, never dispatched
 
 
 def test_email_with_a_lost_final_reply_stays_sent_and_is_never_resent(lead, monkeypatch):
