@@ -22,12 +22,14 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from cadences.models import AUTOMATABLE_CHANNELS, Cadence, CadenceStep, Channel
+from cadences.models import AUTOMATABLE_CHANNELS, Cadence, CadenceKind, CadenceStep, Channel, IntakeVia
 from cadences.rendering import template_errors, unknown_merge_fields
 
 MAX_DAY = 365
 MAX_SMS_BODY = 1600  # Twilio's limit for one message body (it splits into segments itself).
-STEP_FIELDS = ("day", "channel", "automated", "send_hour", "subject", "body", "talking_points")
+# An automated step's freshness window (cadences.sequence.fresh_for): 5 minutes to a week.
+MIN_FRESH_MINUTES, MAX_FRESH_MINUTES = 5, 7 * 24 * 60
+STEP_FIELDS = ("day", "channel", "automated", "send_hour", "subject", "body", "talking_points", "fresh_minutes")
 # Phrases the playbook bans: every touch must add value.
 FILLER_PHRASES = ("just touching base", "just checking in", "just following up")
 
@@ -52,6 +54,7 @@ def step_problems(
     subject: str = "",
     body: str = "",
     talking_points: str = "",
+    fresh_minutes: int | None = None,
 ) -> StepProblems:
     """Check a step's values. Used by the form (field errors) and by the write functions (a guard).
 
@@ -59,6 +62,8 @@ def step_problems(
     - email steps need a subject and a body; automated SMS need a body of at most 1600 characters;
     - day 0..365, send hour 0..23 in the lead's local time, or empty (the time of day the lead
       arrived; on Day 0: at once);
+    - "send within" 5..10080 minutes (a week), automated steps only (a rep's task never expires),
+      or empty (cadences.sequence's default);
     - template syntax errors block; unknown merge fields block automated steps (they would go
       out to a lead with a hole in them) and are warnings on manual ones (a rep reads them first).
     """
@@ -67,6 +72,14 @@ def step_problems(
         problems.error("day", f"Day must be between 0 and {MAX_DAY}.")
     if send_hour is not None and not 0 <= send_hour <= 23:
         problems.error("send_hour", "Send hour must be between 0 and 23 (the lead's local time).")
+    if fresh_minutes is not None:
+        if not MIN_FRESH_MINUTES <= fresh_minutes <= MAX_FRESH_MINUTES:
+            problems.error(
+                "fresh_minutes",
+                f"Send within must be between {MIN_FRESH_MINUTES} and {MAX_FRESH_MINUTES} minutes (a week).",
+            )
+        elif not automated:
+            problems.error("fresh_minutes", "Only automated steps expire: leave it empty for a task for the rep.")
     if channel not in Channel.values:
         problems.error("channel", "Choose a channel.")
         return problems
@@ -174,16 +187,52 @@ def _unset_other_default(cadence_pk: int | None) -> None:
         Cadence.objects.filter(pk__in=ids).update(is_default=False, updated_at=timezone.now())
 
 
+def cadence_problems(
+    *, kind: str, is_default: bool, intake_via: str, has_source_rules: bool, interest_keywords: str
+) -> dict[str, list[str]]:
+    """What contradicts how cadences are picked (cadences.services.cadence_pick_for_lead):
+
+    - only follow-up cadences are picked for new leads, so a nurture or no-show cadence (started
+      by an outcome) can be neither the default nor have rules, which would silently do nothing;
+    - the default serves new leads that came in any way, so it is not for one way in.
+    """
+    errors: dict[str, list[str]] = {}
+    if kind not in CadenceKind.values:
+        errors["kind"] = ["Choose what the cadence is for."]
+        return errors
+    if intake_via not in IntakeVia.values:
+        errors["intake_via"] = ["Choose how the leads came in, or “Any way in”."]
+    if kind != CadenceKind.FOLLOW_UP:
+        started_by = "“Not interested → nurture”" if kind == CadenceKind.NURTURE else "a no-show"
+        why = f"only follow-up cadences are picked for new leads; this one is started by {started_by}."
+        if is_default:
+            errors.setdefault("is_default", []).append(f"Cannot be the default: {why}")
+        if intake_via:
+            errors.setdefault("intake_via", []).append(f"Leave it at “Any way in”: {why}")
+        if has_source_rules or _normalize_keywords(interest_keywords):
+            errors.setdefault("sources", []).append(f"Clear the sources and keywords: {why}")
+    elif is_default and intake_via:
+        errors.setdefault("intake_via", []).append(
+            "The default cadence is for leads no other cadence picks, whichever way they came in: "
+            "choose “Any way in”, or untick Default."
+        )
+    return errors
+
+
 def cadence_create(
     *,
     name: str,
     description: str = "",
     active: bool = True,
     is_default: bool = False,
+    kind: str = CadenceKind.FOLLOW_UP,
+    intake_via: str = IntakeVia.ANY,
     sources=(),
     interest_keywords: str = "",
     business_days_only: bool = False,
     instant_response: bool = True,
+    shift_when_late: bool = True,
+    wait_for_rep: bool = True,
 ) -> Cadence:
     """Create a cadence; making it the default takes that role from the previous default."""
     return cadence_update(
@@ -192,10 +241,14 @@ def cadence_create(
         description=description,
         active=active,
         is_default=is_default,
+        kind=kind,
+        intake_via=intake_via,
         sources=sources,
         interest_keywords=interest_keywords,
         business_days_only=business_days_only,
         instant_response=instant_response,
+        shift_when_late=shift_when_late,
+        wait_for_rep=wait_for_rep,
     )
 
 
@@ -206,17 +259,33 @@ def cadence_update(
     description: str = "",
     active: bool = True,
     is_default: bool = False,
+    kind: str = CadenceKind.FOLLOW_UP,
+    intake_via: str = IntakeVia.ANY,
     sources=(),
     interest_keywords: str = "",
     business_days_only: bool = False,
     instant_response: bool = True,
+    shift_when_late: bool = True,
+    wait_for_rep: bool = True,
 ) -> Cadence:
     """Save a cadence's settings and rules (a new, unsaved cadence is created).
 
-    Its steps, and so running enrollments, are untouched."""
+    Its steps, and so running enrollments, are untouched (a changed "shift when late" or "wait
+    for the rep" applies from the next step each enrolment releases)."""
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError({"name": "A cadence needs a name."})
+    intake_via = intake_via or IntakeVia.ANY
+    sources = list(sources)
+    problems = cadence_problems(
+        kind=kind,
+        is_default=is_default,
+        intake_via=intake_via,
+        has_source_rules=bool(sources),
+        interest_keywords=interest_keywords,
+    )
+    if problems:
+        raise ValidationError(problems)
     with transaction.atomic():
         if is_default:
             _unset_other_default(cadence.pk)
@@ -225,8 +294,12 @@ def cadence_update(
         cadence.active = active
         cadence.is_default = is_default
         cadence.interest_keywords = _normalize_keywords(interest_keywords)
+        cadence.kind = kind
+        cadence.intake_via = intake_via
         cadence.business_days_only = business_days_only
         cadence.instant_response = instant_response
+        cadence.shift_when_late = shift_when_late
+        cadence.wait_for_rep = wait_for_rep
         cadence.full_clean(exclude=["is_default"], validate_constraints=False)
         cadence.save()
         cadence.sources.set(sources)
@@ -254,6 +327,7 @@ def cadence_step_create(
     subject: str = "",
     body: str = "",
     talking_points: str = "",
+    fresh_minutes: int | None = None,
 ) -> tuple[CadenceStep, list[str]]:
     """Add a step at the end of its day. Returns the step and the warnings to show the admin."""
     values = _clean_step_values(
@@ -265,6 +339,7 @@ def cadence_step_create(
             subject=subject,
             body=body,
             talking_points=talking_points,
+            fresh_minutes=fresh_minutes,
         )
     )
     warnings = _check_step(values)
@@ -285,6 +360,7 @@ def cadence_step_update(
     subject: str = "",
     body: str = "",
     talking_points: str = "",
+    fresh_minutes: int | None = None,
 ) -> tuple[CadenceStep, list[str]]:
     """Apply an edit. Returns (the step that now carries the values, warnings).
 
@@ -306,6 +382,7 @@ def cadence_step_update(
             subject=subject,
             body=body,
             talking_points=talking_points,
+            fresh_minutes=fresh_minutes,
         )
     )
     warnings = _check_step(values)

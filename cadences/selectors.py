@@ -6,7 +6,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from cadences.models import Cadence, CadenceStep, Enrollment, Touch, TouchStatus
+from cadences.models import Cadence, CadenceKind, CadenceStep, Enrollment, Touch, TouchStatus
 
 
 def _count_subquery(queryset, outer_field: str = "cadence") -> Coalesce:
@@ -112,7 +112,11 @@ def cadence_timeline(*, steps: list[CadenceStep]) -> list[TimelineDay | Timeline
 
 def source_rules_summary(cadence: Cadence) -> str:
     """What picks this cadence for a new lead, as cadence_pick_for_lead applies it (uses prefetched sources)."""
+    if cadence.kind != CadenceKind.FOLLOW_UP:
+        return f"{cadence.get_kind_display()}: started by a rep's outcome, never picked for a new lead"
     parts = []
+    if cadence.intake_via:
+        parts.append(f"Leads that came in: {cadence.get_intake_via_display().lower()}")
     sources = [s.name for s in cadence.sources.all()]
     if sources:
         parts.append("Source: " + ", ".join(sources))

@@ -89,10 +89,12 @@ def _render_cadence_page(request, cadence, *, form=None, editing_step=None, stat
     if form is None:
         form = _step_form(cadence)
     steps = selectors.cadence_steps_active(cadence=cadence)
+    sample = _sample_lead()
     for i, step in enumerate(steps):
         # Up/down only reorder within a day: the ends of a day cannot move further.
         step.can_move_up = i > 0 and steps[i - 1].day == step.day
         step.can_move_down = i + 1 < len(steps) and steps[i + 1].day == step.day
+        _step_preview(step, lead=sample, rep=request.user)
     if editing_step is not None:
         # The listed copy carries touch_count ("in use" note in the editor).
         editing_step = next((s for s in steps if s.pk == editing_step.pk), editing_step)
@@ -213,6 +215,15 @@ def _sample_lead() -> Lead:
         how_heard="a Google search",
         timezone="America/Chicago",
     )
+
+
+def _step_preview(step, *, lead, rep) -> None:
+    """The step list shows what a lead reads (or what the rep is told), never raw merge tags: the
+    subject, and the body of what is sent or the talking points of a task, rendered for `lead`."""
+    sent = step.automated and step.channel in AUTOMATABLE_CHANNELS
+    step.preview_subject = render_text(step.subject, lead=lead, rep=rep)
+    text = step.body if sent or not step.talking_points else step.talking_points
+    step.preview_text = " ".join(render_text(text, lead=lead, rep=rep).split())
 
 
 def _preview_context(request, data) -> dict:

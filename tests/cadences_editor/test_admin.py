@@ -40,7 +40,8 @@ def test_admin_cannot_edit_steps_in_place(superuser_client, cadence, email_step)
     assert data, "the inline's management form is on the page"
     # Whatever a crafted POST says about the step, it is not applied.
     data.update({"steps-0-id": email_step.pk, "steps-0-subject": "Changed in admin", "steps-0-cadence": cadence.pk})
-    data.update({"name": "Renamed", "active": "on", "instant_response": "on"})
+    data.update({"name": "Renamed", "active": "on", "instant_response": "on", "kind": "follow_up"})
+    data.update({"shift_when_late": "on", "wait_for_rep": "on"})
     response = superuser_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     email_step.refresh_from_db()
@@ -48,3 +49,4 @@ def test_admin_cannot_edit_steps_in_place(superuser_client, cadence, email_step)
     assert CadenceStep.objects.filter(cadence=cadence).count() == 1
     cadence.refresh_from_db()
     assert cadence.name == "Renamed"
+    assert (cadence.kind, cadence.shift_when_late, cadence.wait_for_rep) == ("follow_up", True, True)

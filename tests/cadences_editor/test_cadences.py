@@ -1,5 +1,7 @@
 """Creating, editing and (de)activating cadences."""
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -16,6 +18,10 @@ def cadence_data(**overrides):
         "active": "on",
         "interest_keywords": "dental,  implants , Dental,",
         "instant_response": "on",
+        "kind": "follow_up",
+        "intake_via": "",
+        "shift_when_late": "True",
+        "wait_for_rep": "on",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -113,6 +119,64 @@ def test_edit_cadence_rules(admin_client, cadence, web_source):
     # Unticking clears the rule.
     admin_client.post(reverse("cadences:edit", args=[cadence.pk]), cadence_data(name="Web follow-up v2"))
     assert cadence.sources.count() == 0
+
+
+def test_sequencing_and_kind_are_editable(admin_client, cadence):
+    page = admin_client.get(reverse("cadences:edit", args=[cadence.pk])).content.decode()
+    for words in (
+        "What it is for",
+        "For leads that came in",
+        "When the rep is late",
+        "Shift the rest",
+        "Keep dates",
+        "Wait for the rep",
+        "Taken by a rep on the phone",
+        "Long-term nurture",
+    ):
+        assert words in page, words
+    data = cadence_data(name="Phone callers", interest_keywords="", shift_when_late="False", wait_for_rep=None)
+    response = admin_client.post(reverse("cadences:edit", args=[cadence.pk]), {**data, "intake_via": "phone"})
+    assert response.status_code == 302
+    cadence.refresh_from_db()
+    assert (cadence.intake_via, cadence.shift_when_late, cadence.wait_for_rep) == ("phone", False, False)
+    page = admin_client.get(reverse("cadences:edit", args=[cadence.pk])).content.decode()
+    [keep_dates] = re.findall(r'<input[^>]*name="shift_when_late"[^>]*value="False"[^>]*>', page)
+    assert "checked" in keep_dates
+    nurture = cadence_data(name="Later", kind="nurture", interest_keywords="")
+    response = admin_client.post(reverse("cadences:edit", args=[cadence.pk]), nurture)
+    assert response.status_code == 302
+    cadence.refresh_from_db()
+    assert cadence.kind == "nurture" and cadence.shift_when_late and cadence.wait_for_rep
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "words"),
+    [
+        ({"kind": "nurture", "is_default": "on", "interest_keywords": ""}, "is_default", "Cannot be the default"),
+        ({"kind": "no_show", "intake_via": "phone", "interest_keywords": ""}, "intake_via", "Any way in"),
+        ({"kind": "nurture"}, "sources", "Clear the sources and keywords"),
+        ({"is_default": "on", "intake_via": "phone"}, "intake_via", "whichever way they came in"),
+        ({"kind": "cold"}, "kind", "valid choice"),
+        ({"kind": None}, "kind", "required"),
+        ({"shift_when_late": "sometimes"}, "shift_when_late", "valid choice"),
+        ({"intake_via": "fax"}, "intake_via", "valid choice"),
+    ],
+)
+def test_contradictory_kind_and_rules_save_nothing(admin_client, cadence, overrides, field, words):
+    before = list(Cadence.objects.order_by("pk").values())
+    response = admin_client.post(reverse("cadences:edit", args=[cadence.pk]), cadence_data(**overrides))
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert field in errors and any(words in message for message in errors[field]), errors
+    assert list(Cadence.objects.order_by("pk").values()) == before
+
+
+def test_service_guards_the_kind_rules(cadence):
+    with pytest.raises(ValidationError) as exc:
+        editing.cadence_update(cadence=cadence, name="Nurture", kind="nurture", is_default=True)
+    assert "is_default" in exc.value.message_dict
+    cadence.refresh_from_db()
+    assert cadence.name == "Web follow-up" and cadence.kind == "follow_up"
 
 
 def test_service_rejects_blank_name(db):

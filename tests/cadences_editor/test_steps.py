@@ -35,7 +35,8 @@ def test_add_step_with_htmx_returns_workspace(admin_client, cadence, call_step):
     data = step_data(day="1", channel="email", automated="on", subject=subject, body=body)
     response = admin_client.post(url, data, **HTMX)
     assert response.status_code == 200
-    assert [t.name for t in response.templates][0] == "cadences/_workspace.html"
+    # Step previews render inline templates (no name) first.
+    assert [t.name for t in response.templates if t.name][0] == "cadences/_workspace.html"
     html = response.content.decode()
     assert 'id="workspace"' in html and "<html" not in html
     assert "Day 1 Email step added." in html
@@ -210,3 +211,37 @@ def test_reorder_of_referenced_steps_keeps_their_content(cadence, day_of_three):
     call.refresh_from_db()
     assert call.retired_at is None and call.position == 1
     assert CadenceStep.objects.filter(cadence=cadence).count() == 5
+
+
+# --- The step list shows rendered text -----------------------------------------------------
+
+
+def steps_table(html):
+    return html[html.index('id="steps"') : html.index('id="step-editor"')]
+
+
+def test_step_list_shows_the_steps_rendered_for_the_sample_lead(admin_client, admin_user, cadence, email_step):
+    factories.CadenceStepFactory(
+        cadence=cadence, day=2, channel=Channel.CALL, talking_points="Ask {{ lead.first_name }} about {{ company }}."
+    )
+    html = steps_table(admin_client.get(reverse("cadences:detail", args=[cadence.pk])).content.decode())
+    assert "Hello Jordan" in html  # the subject, for the sample lead
+    assert "Hi Jordan, thanks for asking about online booking" in html  # what an automated step sends
+    assert "Ask Jordan about" in html  # a task's talking points
+    assert "{{" not in html and "lead.first_name" not in html
+
+
+def test_shipped_cadence_pages_show_no_merge_tags(admin_client):
+    from cadences.models import Cadence
+
+    for cadence in Cadence.objects.all():
+        html = steps_table(admin_client.get(reverse("cadences:detail", args=[cadence.pk])).content.decode())
+        assert "{{" not in html and "{%" not in html, cadence.name
+        assert "Jordan" in html, cadence.name
+
+
+def test_send_within_is_shown_in_the_step_list(admin_client, cadence, email_step):
+    email_step.fresh_minutes = 240
+    email_step.save()
+    html = steps_table(admin_client.get(reverse("cadences:detail", args=[cadence.pk])).content.decode())
+    assert "send within 240 min" in html

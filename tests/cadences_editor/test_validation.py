@@ -26,6 +26,18 @@ CASES = [
     ({"send_hour": "24"}, "send_hour", "between 0 and 23"),
     ({"send_hour": "-3"}, "send_hour", "between 0 and 23"),
     ({"channel": "fax"}, "channel", "valid choice"),
+    (
+        {"channel": "sms", "automated": "on", "body": "Hi", "fresh_minutes": "4"},
+        "fresh_minutes",
+        "between 5 and 10080 minutes",
+    ),
+    (
+        {"channel": "sms", "automated": "on", "body": "Hi", "fresh_minutes": "10081"},
+        "fresh_minutes",
+        "between 5 and 10080 minutes",
+    ),
+    ({"channel": "call", "fresh_minutes": "60"}, "fresh_minutes", "Only automated steps expire"),
+    ({"channel": "sms", "automated": "on", "body": "Hi", "fresh_minutes": "soon"}, "fresh_minutes", "whole number"),
     ({"channel": "email", "subject": "Hi {% if %}", "body": "B"}, "subject", "Template error"),
     ({"talking_points": "{{ lead.first_name|shout }}"}, "talking_points", "Template error"),
     (
@@ -123,3 +135,21 @@ def test_boundaries_are_accepted(admin_client, cadence):
         response = admin_client.post(reverse("cadences:step_add", args=[cadence.pk]), step_data(**overrides))
         assert response.status_code == 302, response.context["form"].errors
     assert CadenceStep.objects.filter(cadence=cadence).count() == 3
+
+
+def test_send_within_is_saved_and_empty_means_the_default(admin_client, cadence):
+    url = reverse("cadences:step_add", args=[cadence.pk])
+    sms = {"channel": "sms", "automated": "on", "body": "Hi {{ lead.first_name }}"}
+    admin_client.post(url, step_data(**sms, fresh_minutes="90"), **HTMX)
+    admin_client.post(url, step_data(**sms, day="3", fresh_minutes=""), **HTMX)
+    assert list(CadenceStep.objects.filter(cadence=cadence).values_list("day", "fresh_minutes")) == [
+        (2, 90),
+        (3, None),
+    ]
+
+
+def test_send_within_service_guard(cadence):
+    with pytest.raises(ValidationError) as exc:
+        editing.cadence_step_create(cadence=cadence, day=1, channel="email", subject="S", body="B", fresh_minutes=3)
+    assert "fresh_minutes" in exc.value.message_dict
+    assert not CadenceStep.objects.filter(cadence=cadence).exists()
