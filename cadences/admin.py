@@ -14,7 +14,7 @@ from cadences.models import Cadence, CadenceStep, Enrollment, Touch
 
 class CadenceStepInline(admin.TabularInline):
     model = CadenceStep
-    fields = ["day", "position", "channel", "automated", "send_hour", "subject", "retired_at"]
+    fields = ["day", "position", "channel", "automated", "send_hour", "fresh_minutes", "subject", "retired_at"]
     readonly_fields = fields
     ordering = ["retired_at", "day", "position", "id"]
     extra = 0
@@ -30,8 +30,8 @@ class CadenceStepInline(admin.TabularInline):
 
 @admin.register(Cadence)
 class CadenceAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "active", "is_default", "business_days_only", "instant_response", "updated_at", "editor"]
-    list_filter = ["active", "is_default", "business_days_only", "instant_response"]
+    list_display = ["name", "kind", "intake_via", "active", "is_default", "instant_response", "updated_at", "editor"]
+    list_filter = ["kind", "intake_via", "active", "is_default", "business_days_only", "instant_response"]
     search_fields = ["name", "description", "interest_keywords"]
     filter_horizontal = ["sources"]
     readonly_fields = ["created_at", "updated_at", "editor"]
