@@ -8,6 +8,7 @@ Scope: reps their own tasks and meetings, managers their teams', admins all; 404
 """
 
 import datetime as dt
+import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -96,22 +97,23 @@ def _back(request, fallback: str):
     return redirect(fallback)
 
 
-def _rows_response(request, *, old: Touch | None, rep, gone: list[int] = (), problem: str = "", key: str = ""):
-    """htmx: the row of `old` becomes the lead's next task due today for `rep` (or leaves), the
-    lead's other rows that were closed leave with it, and the counters refresh out of band."""
-    replacement = None
-    if old is not None and rep is not None:
-        nxt = selectors.touch_next_for_lead(touch=old, rep=rep)
-        _, end = selectors.day_bounds(rep)
-        if nxt is not None and nxt.due_at < end:
-            replacement = nxt
+def _rows_response(request, *, old: Touch | None, rep, done: str, lead_ended: int | None = None):
+    """htmx, as after any outcome (today/views.py): the row of `old` becomes the lead's next row
+    when it is due today (a meeting booked for today is one), else a confirmation naming what comes
+    next; `lead_ended`: the lead's cadence is over, its other rows leave the page."""
+    row = selectors.touch_next_for_lead(touch=old, rep=rep) if old is not None and rep is not None else None
+    notice = ""
+    if row is None and old is not None:
+        nxt = selectors.lead_next_touch(lead_id=old.lead_id)
+        notice = f"{done} — next: {selectors.next_label(nxt, rep=rep)}" if nxt else done
     may_reassign = request.user.is_manager or request.user.is_admin_role
     html = render_to_string(
-        "today/_appointment_swap.html",
+        "today/_swap.html",
         {
             "old": old,
-            "touch": replacement,
-            "gone": [pk for pk in gone if replacement is None or pk != replacement.pk],
+            "touch": row,
+            "notice": notice,
+            "notice_fades": True,
             "counters": selectors.task_counters(rep=rep or request.user),
             "may_reassign": may_reassign,
             "assignees": list(users_assignable_by(request.user).order_by("first_name", "username"))
@@ -120,11 +122,11 @@ def _rows_response(request, *, old: Touch | None, rep, gone: list[int] = (), pro
         },
         request=request,
     )
-    return HttpResponse(html)
-
-
-def _lead_open_rows(lead_id: int, rep) -> set[int]:
-    return set(Touch.objects.open_tasks().filter(lead_id=lead_id, assigned_to=rep).values_list("pk", flat=True))
+    response = HttpResponse(html)
+    if lead_ended is not None and row is None:
+        # The cadence's rows of the lead leave (static/js/today.js); a row swapped in would go with them.
+        response["HX-Trigger-After-Swap"] = json.dumps({"today:lead-ended": {"lead": lead_ended}})
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -160,7 +162,6 @@ def appointment_new(request, pk):
         return _dialog(request, form=form, problem=problem, **dialog)
     form = AppointmentForm(request.POST, lead_tz=lead_tz, auto_id=f"appt-{touch.pk}-%s")
     if form.is_valid():
-        before = _lead_open_rows(lead.pk, touch.assigned_to)
         try:
             appointment = appointment_book(
                 touch_or_lead=touch,
@@ -176,8 +177,8 @@ def appointment_new(request, pk):
             _service_errors(form, exc)
         else:
             if request.htmx:
-                gone = sorted(before - _lead_open_rows(lead.pk, touch.assigned_to) - {touch.pk})
-                return _rows_response(request, old=touch, rep=touch.assigned_to, gone=gone)
+                done = "Logged: Appointment set — the cadence has ended"
+                return _rows_response(request, old=touch, rep=touch.assigned_to, done=done, lead_ended=lead.pk)
             messages.success(request, f"Appointment booked with {lead.full_name}: {_both_clocks(appointment)}.")
             return _back(request, reverse("today:index"))
     return _dialog(request, form=form, status=400, **dialog)
@@ -247,7 +248,8 @@ def appointment_reschedule_view(request, pk):
             _service_errors(form, exc)
         else:
             if request.htmx:
-                return _rows_response(request, old=row, rep=appointment.rep)
+                done = "Appointment moved, a new invite is on its way"
+                return _rows_response(request, old=row, rep=appointment.rep, done=done)
             messages.success(request, f"Appointment moved: {_both_clocks(appointment)}. A new invite is on its way.")
             return _back(request, reverse("leads:detail", args=[lead.pk]))
     return _dialog(request, form=form, status=400, **dialog)
@@ -273,7 +275,7 @@ def _action(request, pk, service, done: str):
         messages.error(request, problem)
         return _back(request, reverse("leads:detail", args=[appointment.lead_id]))
     if request.htmx:
-        return _rows_response(request, old=row, rep=appointment.rep)
+        return _rows_response(request, old=row, rep=appointment.rep, done=done[0].upper() + done[1:])
     messages.success(request, f"{appointment.lead.full_name}: {done}.")
     return _back(request, reverse("leads:detail", args=[appointment.lead_id]))
 
