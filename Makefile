@@ -39,6 +39,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
+# README's pictures (docs/screenshots/*.png) from the demo data in headless Chromium: a fresh SQLite
+# database in a temporary directory, seed_demo, the dev server on a free port (docs/screenshots.py).
+.PHONY: screenshots
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots.py
+
 # The security suite alone: permission matrix, CSRF, login throttling, history, bandit, API fuzzing, bad input.
 security: $(STAMP)
 	$(BIN)/pytest -q $(if $(filter-out 0,$(XDIST)),-n $(XDIST)) tests/security $(PYTEST_ARGS)

@@ -48,7 +48,7 @@ def demo(db):
     return {
         "job": job,
         "rep": rep,
-        "lead": Lead.objects.filter(owner=rep).order_by("-attempt_count", "pk").first(),
+        "lead": Lead.objects.open().filter(owner=rep).order_by("-attempt_count", "pk").first(),
         "cadence": Cadence.objects.filter(steps__isnull=False).order_by("pk").first(),
     }
 
