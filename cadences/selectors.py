@@ -1,12 +1,16 @@
 """Reads on cadences: the editor's lists, a cadence's active steps, its day-by-day timeline, a lead's upcoming touches."""
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
+from cadences import sequence
 from cadences.models import Cadence, CadenceKind, CadenceStep, Enrollment, Touch, TouchStatus
+from cadences.rendering import render_text
 
 
 def _count_subquery(queryset, outer_field: str = "cadence") -> Coalesce:
@@ -129,10 +133,56 @@ def source_rules_summary(cadence: Cadence) -> str:
     return " · ".join(parts)
 
 
-def touches_upcoming_for_lead(*, lead, limit: int = 50) -> list[Touch]:
-    """The lead's touches still to come (scheduled, paused, or waiting for the step before), soonest first."""
-    return list(
+class Timing:
+    """Where an upcoming touch stands (the lead page's "Upcoming" list)."""
+
+    OVERDUE = "overdue"  # scheduled, and its due time plus the grace has passed
+    EXPIRED = "expired"  # automated and past its freshness window: the dispatcher skips it
+    WAITING = "waiting"  # pending: falls due after the previous step
+    PAUSED = "paused"
+    UPCOMING = ""
+
+
+def touches_upcoming_for_lead(*, lead, now: dt.datetime | None = None, limit: int = 50) -> list[Touch]:
+    """The lead's touches still to come (scheduled, paused, or waiting for the step before), soonest first.
+
+    Each carries `preview`: what the lead will read or the rep is told, rendered for this lead
+    and its rep (cadences.rendering; never raw merge tags): an email's subject, a text's body, a
+    task's talking points, an ad-hoc task's title; and `timing` (see Timing). One query.
+    """
+    now = now or timezone.now()
+    grace = sequence.late_grace()
+    touches = list(
         Touch.objects.filter(lead=lead, status__in=[TouchStatus.SCHEDULED, TouchStatus.PENDING, TouchStatus.PAUSED])
         .select_related("assigned_to", "step")
         .order_by("due_at", "id")[:limit]
     )
+    for touch in touches:
+        touch.lead = lead  # the caller's copy, with its owner: no query per touch
+        touch.preview = _touch_preview(touch, lead=lead)
+        if touch.status == TouchStatus.PENDING:
+            touch.timing = Timing.WAITING
+        elif touch.status == TouchStatus.PAUSED:
+            touch.timing = Timing.PAUSED
+        elif touch.automated and touch.expires_at and touch.expires_at < now:
+            touch.timing = Timing.EXPIRED
+        elif touch.due_at + grace < now:
+            touch.timing = Timing.OVERDUE
+        else:
+            touch.timing = Timing.UPCOMING
+    return touches
+
+
+def _touch_preview(touch: Touch, *, lead) -> str:
+    if touch.title or touch.step_id is None:
+        return touch.title
+    step = touch.step
+    # What is sent is signed by the lead's owner (messaging.dispatch); a task is read by its rep.
+    rep = lead.owner if touch.automated else (touch.assigned_to or lead.owner)
+    if step.subject:
+        text = step.subject
+    elif touch.automated or not step.talking_points:
+        text = step.body
+    else:
+        text = step.talking_points
+    return " ".join(render_text(text, lead=lead, rep=rep).split())

@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -110,6 +111,70 @@ def test_constant_queries_whatever_the_timeline(
     with django_assert_num_queries(expected):
         response = client.get(detail(alice_lead))
     assert len(response.context["events"]) == 50
+
+
+# --- upcoming: rendered, never raw; overdue and waiting marked ----------------------------
+
+
+def upcoming_card(html):
+    return html[html.index("Upcoming touches") : html.index(">Timeline<")]
+
+
+def test_upcoming_steps_are_rendered_for_the_lead_and_marked(client_for, rep, alice_lead):
+    from cadences.models import Cadence
+    from cadences.services import enrollment_start
+
+    alice_lead.interest = "Pricing for 5 seats"
+    alice_lead.save()
+    arrival = datetime.datetime(2026, 3, 10, 17, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(arrival, tick=False):
+        enrollment_start(lead=alice_lead, cadence=Cadence.objects.get(is_default=True), at=arrival)
+    with time_machine.travel(arrival + datetime.timedelta(hours=3), tick=False):
+        response = client_for(rep).get(detail(alice_lead))
+    html = upcoming_card(response.content.decode())
+    assert "{{" not in html and "{%" not in html and "lead.first_name" not in html
+    assert "Jane, thanks for reaching out to" in html  # the Day 0 email's subject, for this lead
+    assert "Hi Jane, this is Alice at" in html  # the SMS body, signed by her rep
+    assert "Call within 5 minutes: the first company" in html  # the call's talking points
+    timings = {t.step.day * 10 + t.step.position: t.timing for t in response.context["touches"]}
+    assert timings[2] == "overdue"  # the Day 0 call, 3 hours ago
+    assert timings[0] == timings[1] == "expired"  # the auto-responder is useless 3 hours late
+    assert timings[10] == timings[11] == "waiting"  # Day 1 waits for the call
+    assert 'badge text-bg-danger">overdue' in html and "after the previous step" in html
+
+
+def test_a_task_due_a_moment_ago_is_not_overdue_yet(client_for, rep, alice_lead, settings):
+    settings.TASK_OVERDUE_GRACE_MINUTES = 15
+    TouchFactory(lead=alice_lead, due_at=timezone.now() - datetime.timedelta(minutes=5), title="Call back")
+    TouchFactory(lead=alice_lead, due_at=timezone.now() - datetime.timedelta(minutes=30), title="Old call")
+    response = client_for(rep).get(detail(alice_lead))
+    assert [t.timing for t in response.context["touches"]] == ["overdue", ""]
+
+
+def test_upcoming_queries_are_constant(client_for, rep, alice_lead, count_queries, django_assert_num_queries):
+    """Rendering each step for the lead costs no query: 1 or 10 upcoming steps, the same count."""
+    from cadences.services import enrollment_start
+    from tests.factories import CadenceFactory, CadenceStepFactory
+
+    def enrolled(lead, n_steps):
+        cadence = CadenceFactory()
+        for day in range(1, n_steps):
+            subject, body = "For {{ lead.first_name }}", "Hi {{ lead.first_name }}, {{ rep.first_name }} here."
+            CadenceStepFactory(cadence=cadence, day=day, channel="email", automated=True, subject=subject, body=body)
+        CadenceStepFactory(cadence=cadence, day=n_steps, talking_points="Call {{ lead.first_name }} back.")
+        enrollment_start(lead=lead, cadence=cadence)
+        return lead
+
+    one = enrolled(alice_lead, 1)
+    ten = enrolled(LeadFactory(first_name="Tom", owner=rep, phone="+14155550111"), 10)
+    client = client_for(rep)
+    client.get(detail(one))  # warm up
+    expected = count_queries(lambda: client.get(detail(one)))
+    with django_assert_num_queries(expected):
+        response = client.get(detail(ten))
+    assert len(response.context["touches"]) == 10
+    html = upcoming_card(response.content.decode())
+    assert "For Tom" in html and "Call Tom back." in html and "{{" not in html
 
 
 # --- notes ------------------------------------------------------------------------------
