@@ -159,14 +159,19 @@ def test_round_robin_lead_that_lands_outside_the_managers_view(client_for, manag
     assert response["Location"] == URL
 
 
-def test_saving_creates_the_same_day_follow_up(client_for, rep):
-    """The default cadence (loaded by migration) gives the new lead a call task today."""
+def test_saving_starts_the_phone_inquiry_follow_up(client_for, rep):
+    """The rep has just talked to the caller: the Phone inquiry cadence (loaded by migration) thanks
+    them by email at once and puts the next call on Day 2, never a call-within-5-minutes task."""
     with time_machine.travel(datetime.datetime(2026, 3, 10, 15, 0, tzinfo=datetime.UTC), tick=False):
-        client_for(rep).post(URL, GOOD)
+        client_for(rep).post(URL, {**GOOD, "email": "pat@example.org"})
         lead = Lead.objects.get()
+        assert lead.enrollments.get().cadence.name == "Phone inquiry"
+        thanks = Touch.objects.get(lead=lead, step__day=0)
+        assert thanks.channel == Channel.EMAIL and thanks.automated
+        assert thanks.due_at == datetime.datetime(2026, 3, 10, 15, 0, tzinfo=datetime.UTC)
         call = Touch.objects.filter(lead=lead, channel=Channel.CALL, status=TouchStatus.SCHEDULED).earliest("due_at")
         assert call.assigned_to == rep
-        assert call.due_at.astimezone(ZoneInfo("America/New_York")).date() == datetime.date(2026, 3, 10)
+        assert call.due_at.astimezone(ZoneInfo("America/New_York")).date() == datetime.date(2026, 3, 12)
         page = client_for(rep).get(reverse("leads:detail", args=[lead.pk]))
         assert call in page.context["touches"]
 
