@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
@@ -86,8 +86,8 @@ def _context(request, *, rep, skipped, done, error="", logged=""):
         "skipped_value": ",".join(map(str, queue.skipped)),
         "skip_url": f"{call_url}?{_state_query(**state, skipped=skip_next, done=done)}",
         "state_url": f"{call_url}?{_state_query(**state, skipped=queue.skipped, done=done)}",
-        # Where the card goes once the appointment dialog booked the call on screen.
-        "booked_url": f"{call_url}?{_state_query(**state, skipped=queue.skipped, done=done + 1, logged=booked)}",
+        # Where the card goes once the appointment dialog booked the call on screen (static/js/call_mode.js).
+        "next_url": f"{call_url}?{_state_query(**state, skipped=queue.skipped, done=done + 1, logged=booked)}",
         "back_url": reverse("today:team_rep", args=[rep.pk]) if viewing_other else reverse("today:index"),
         "rep_tz": rep.timezone or settings.TIME_ZONE,
         "outcomes": call_mode.call_outcomes(),
@@ -145,4 +145,32 @@ def call_outcome(request, pk):
             f"{reverse('today:call_mode')}?{_state_query(rep=rep, user=request.user, skipped=skipped, done=done)}"
         )
     context = _context(request, rep=rep, skipped=skipped, done=done, logged=_logged_line(outcome, touch.lead))
+    if outcome == Outcome.NOT_INTERESTED:
+        _ask_decision(request, context, touch=touch, rep=rep, skipped=skipped, done=done)
     return _card_response(request, context)
+
+
+def _ask_decision(request, context, *, touch, rep, skipped, done) -> None:
+    """After "Not interested", the same three choices as Today (close as lost, nurture, keep going),
+    answered by Today's decision endpoint; the next call loads once the rep chose."""
+    try:
+        url = reverse("today:decision", args=[touch.lead_id])
+    except NoReverseMatch:
+        return
+    lead = touch.lead
+    lead.refresh_from_db()
+    if not lead.is_open:
+        return
+    call_url, state = reverse("today:call_mode"), {"rep": rep, "user": request.user, "skipped": skipped, "done": done}
+    context["decision"] = {
+        "url": url,
+        "touch": touch,
+        "lead": lead,
+        "attempts": lead.attempt_count,
+        "minimum": settings.MIN_ATTEMPTS_BEFORE_CLOSE,
+        "may_close": lead.attempt_count >= settings.MIN_ATTEMPTS_BEFORE_CLOSE,
+        "manager": request.user.is_manager or request.user.is_admin_role,
+        # Without htmx the endpoint redirects here.
+        "after": f"{call_url}?{_state_query(**state)}",
+    }
+    context["next_url"] = f"{call_url}?{_state_query(**state, logged=touch.pk)}"

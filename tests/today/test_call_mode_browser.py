@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from cadences.models import Outcome, TouchStatus
+from leads.models import Appointment, LeadStatus
 from tests.browser import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -73,3 +74,24 @@ def test_skip_brings_the_lead_back_at_the_end(browser, live_server, rep, make_ta
     assert "1 of 2 left" in page.inner_text("#call-card")
     first.refresh_from_db()
     assert first.status == TouchStatus.SCHEDULED
+
+
+def test_appointment_set_opens_the_dialog_in_the_card_and_booking_moves_on(browser, live_server, rep, make_task):
+    rep.timezone = "UTC"
+    rep.save(update_fields=["timezone"])
+    booked = make_task(rep, due=dt.timedelta(hours=-2))
+    nxt = make_task(rep, due=dt.timedelta(hours=-1))
+    page = login(browser, live_server, rep)
+    page.goto(live_server.url + reverse("today:call_mode"))
+    page.click(f"#call-card[data-touch='{booked.pk}'] button[data-outcome=appointment]")
+    dialog = page.locator("#call-card #call-dialog [role=dialog]")
+    dialog.wait_for()
+    assert booked.lead.full_name in dialog.inner_text()
+    dialog.locator("[data-appointment-submit]").click()
+    page.wait_for_selector(f"#call-card[data-touch='{nxt.pk}']")
+    assert f"Appointment set logged for {booked.lead.full_name}" in page.inner_text("#call-card .call-logged")
+    assert "1 of 2 left" in page.inner_text("#call-card")
+    booked.lead.refresh_from_db()
+    assert booked.lead.status == LeadStatus.APPOINTMENT
+    assert Appointment.objects.filter(lead=booked.lead, status=Appointment.Status.SCHEDULED).count() == 1
+
