@@ -272,7 +272,8 @@ def enrollment_advance(*, enrollment_id: int | None, done: Touch | None = None, 
         return []
     with transaction.atomic():
         enrollment = (
-            Enrollment.objects.select_for_update()
+            # Only the enrolment's row: PostgreSQL cannot lock the nullable side of a join (lead__owner).
+            Enrollment.objects.select_for_update(of=("self",))
             .select_related("cadence", "lead", "lead__owner")
             .filter(pk=enrollment_id, state=Enrollment.State.ACTIVE)
             .first()
