@@ -1,11 +1,25 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
 
+from accounts.forms import TimezoneField
 from accounts.models import Notification, Team, User
+
+
+class UserAdminForm(UserChangeForm):
+    """The user's timezone from the grouped, searchable list (accounts.timezones), not free text."""
+
+    timezone = TimezoneField(blank=None, required=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["timezone"].set_zones(blank=None, extra=self.instance.timezone)
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = UserAdminForm
     list_display = ("username", "first_name", "last_name", "role", "team", "is_active")
     list_filter = ("role", "team", "is_active")
     fieldsets = DjangoUserAdmin.fieldsets + (
@@ -15,6 +29,9 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
     add_fieldsets = DjangoUserAdmin.add_fieldsets + (("Sales", {"fields": ("role", "team")}),)
+
+    class Media:
+        js = ["js/timezone-filter.js"]
 
 
 @admin.register(Team)

@@ -1,24 +1,17 @@
 """Forms for the lead pages. They shape input; leads.services validates and writes."""
 
 import inspect
-import zoneinfo
-from functools import cache
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accounts.forms import TimezoneField
 from accounts.models import Role
 from leads.models import Lead, LeadSource, LeadStatus
 from leads.selectors import users_assignable_by, users_visible_to
 from leads.services.intake import lead_clean_input
-
-
-@cache
-def timezone_choices():
-    zones = sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
-    return [(z, z.replace("_", " ")) for z in zones]
 
 
 def is_manager_or_admin(user) -> bool:
@@ -106,7 +99,7 @@ class LeadIntakeForm(forms.Form):
     source = forms.ModelChoiceField(
         required=False, queryset=LeadSource.objects.filter(active=True), empty_label="(none)"
     )
-    timezone = forms.ChoiceField(required=False, help_text="Leave blank to take it from the phone number.")
+    timezone = TimezoneField(blank="From the phone number", help_text="Leave blank to take it from the phone number.")
     twitter_handle = forms.CharField(max_length=51, required=False, label="Twitter/X handle")
     linkedin_url = forms.CharField(max_length=200, required=False, label="LinkedIn URL")
     owner = OwnerChoiceField(
@@ -119,7 +112,6 @@ class LeadIntakeForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["timezone"].choices = [("", "From the phone number"), *timezone_choices()]
         if is_manager_or_admin(user):
             self.fields["owner"].queryset = users_assignable_by(user).order_by("first_name", "username")
         else:
@@ -193,7 +185,7 @@ class LeadEditForm(forms.Form):
         max_length=1000, required=False, label="Why are you contacting us?", widget=forms.Textarea(attrs={"rows": 3})
     )
     # Choosing a zone here is what confirms it (lead_update); "" leaves it to the phone number.
-    timezone = forms.ChoiceField(required=False)
+    timezone = TimezoneField()
     twitter_handle = forms.CharField(max_length=51, required=False, label="Twitter/X handle")
     linkedin_url = forms.CharField(max_length=200, required=False, label="LinkedIn URL")
 
@@ -204,15 +196,13 @@ class LeadEditForm(forms.Form):
             initial["timezone"] = ""
         kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)
-        choices = timezone_choices()
-        if lead.timezone and lead.timezone not in dict(choices):
-            choices = [(lead.timezone, lead.timezone), *choices]
         guess = (
             f"Not confirmed: one of {len(lead.timezone_candidates)} zones (guess: {lead.timezone})"
             if lead.timezone_uncertain
             else "From the phone number"
         )
-        self.fields["timezone"].choices = [("", guess), *choices]
+        # A zone the list lacks (an alias the API accepted, "US/Eastern") stays choosable as it is.
+        self.fields["timezone"].set_zones(blank=guess, extra=lead.timezone)
         self.fields["timezone"].help_text = "Pick the lead's zone (they told you, or you checked) to confirm it."
         self.helper = FormHelper()
         self.helper.form_tag = False
