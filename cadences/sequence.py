@@ -77,12 +77,15 @@ def gate(touches: list[Touch], *, wait_for_rep: bool, initial: bool = False) -> 
 
 
 def shift_waiting(
-    touches: list[Touch], *, after: dt.datetime, delay: dt.timedelta, rules: ScheduleRules
+    touches: list[Touch], *, after: Touch | None, delay: dt.timedelta, rules: ScheduleRules
 ) -> list[Touch]:
-    """Rule 3: move the waiting touches due after `after` later by `delay`, into their windows."""
+    """Rule 3: move the waiting touches that come after `after` in step order (all of them when
+    None) later by `delay`, into their windows. Step order, not due time: a Day 0 email due at the
+    same moment as the call before it moves with the call."""
     moved = []
+    after_order = step_order(after) if after is not None else None
     for touch in touches:
-        if touch.status not in GATED or touch.due_at <= after:
+        if touch.status not in GATED or (after_order is not None and step_order(touch) <= after_order):
             continue
         touch.due_at = allowed_moment(
             touch.due_at + delay, channel=touch.channel, automated=touch.automated, rules=rules

@@ -288,7 +288,7 @@ def enrollment_advance(*, enrollment_id: int | None, done: Touch | None = None, 
             delay = at - done.due_at
             if delay > sequence.late_grace():
                 rules = schedule_rules_for(lead=enrollment.lead, cadence=enrollment.cadence)
-                moved = sequence.shift_waiting(touches, after=done.due_at, delay=delay, rules=rules)
+                moved = sequence.shift_waiting(touches, after=done, delay=delay, rules=rules)
         released = sequence.gate(touches, wait_for_rep=enrollment.cadence.wait_for_rep)
         changed = {t.pk: t for t in moved + released}
         if changed:
@@ -306,7 +306,7 @@ def enrollment_shift_waiting(*, touch: Touch, delta: dt.timedelta) -> int:
         return 0
     waiting = list(Touch.objects.filter(enrollment=enrollment, status=TouchStatus.PENDING).select_related("step"))
     rules = schedule_rules_for(lead=enrollment.lead, cadence=enrollment.cadence)
-    moved = sequence.shift_waiting(waiting, after=touch.due_at - delta, delay=delta, rules=rules)
+    moved = sequence.shift_waiting(waiting, after=None, delay=delta, rules=rules)
     Touch.objects.bulk_update(moved, ["due_at", "expires_at"])
     return len(moved)
 

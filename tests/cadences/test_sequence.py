@@ -214,3 +214,22 @@ def test_gate_is_monotone_a_released_touch_never_waits_again():
     # Not initial: the scheduled automated touch after an open task stays scheduled.
     assert gate(rows, wait_for_rep=True) == []
     assert [t.status for t in rows] == ["scheduled", "scheduled", "pending"]
+
+
+@time_machine.travel(START, tick=False)
+def test_a_step_due_with_the_late_task_moves_with_it(lead, rep):
+    """A Day 0 email behind a Day 0 call, both 'at once': the call done two hours late, the email
+    goes then (by step order, not by due time), fresh, never expired."""
+    cadence = CadenceFactory(name="Call first")
+    CadenceStepFactory(cadence=cadence, day=0, position=0, channel=Channel.CALL, send_hour=None)
+    CadenceStepFactory(
+        cadence=cadence, day=0, position=1, channel=Channel.EMAIL, automated=True, send_hour=None, subject="Hi"
+    )
+    enrollment_start(lead=lead, cadence=cadence, at=START)
+    call, email = touches(lead)
+    assert (call.status, email.status) == ("scheduled", "pending")
+    with time_machine.travel(START + dt.timedelta(hours=2), tick=False):
+        touch_complete(touch=call, outcome="no_answer", by=rep)
+    email = touches(lead)[1]
+    assert email.due_at == START + dt.timedelta(hours=2)
+    assert email.expires_at == email.due_at + dt.timedelta(hours=1)
