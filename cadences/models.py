@@ -32,7 +32,7 @@ class IntakeVia(models.TextChoices):
     PHONE = "phone", "Taken by a rep on the phone"
     API = "api", "Web-to-lead API"
     FORM = "form", "Entered by a rep"
-    IMPORT = "import", "CSV import"
+    IMPORT = "csv", "CSV import"
     REFERRAL = "referral", "Referral"
     SMS = "sms", "Text message"
 

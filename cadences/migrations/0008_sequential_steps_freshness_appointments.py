@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='cadence',
             name='intake_via',
-            field=models.CharField(blank=True, choices=[('', 'Any way in'), ('phone', 'Taken by a rep on the phone'), ('api', 'Web-to-lead API'), ('form', 'Entered by a rep'), ('import', 'CSV import'), ('referral', 'Referral'), ('sms', 'Text message')], default='', max_length=20, verbose_name='for leads that came in'),
+            field=models.CharField(blank=True, choices=[('', 'Any way in'), ('phone', 'Taken by a rep on the phone'), ('api', 'Web-to-lead API'), ('form', 'Entered by a rep'), ('csv', 'CSV import'), ('referral', 'Referral'), ('sms', 'Text message')], default='', max_length=20, verbose_name='for leads that came in'),
         ),
         migrations.AddField(
             model_name='cadence',
@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalcadence',
             name='intake_via',
-            field=models.CharField(blank=True, choices=[('', 'Any way in'), ('phone', 'Taken by a rep on the phone'), ('api', 'Web-to-lead API'), ('form', 'Entered by a rep'), ('import', 'CSV import'), ('referral', 'Referral'), ('sms', 'Text message')], default='', max_length=20, verbose_name='for leads that came in'),
+            field=models.CharField(blank=True, choices=[('', 'Any way in'), ('phone', 'Taken by a rep on the phone'), ('api', 'Web-to-lead API'), ('form', 'Entered by a rep'), ('csv', 'CSV import'), ('referral', 'Referral'), ('sms', 'Text message')], default='', max_length=20, verbose_name='for leads that came in'),
         ),
         migrations.AddField(
             model_name='historicalcadence',
