@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from accounts.services import notify
 from leads.models import GIVE_UP_STATUSES, OPEN_STATUSES, Contact, Lead, LeadEvent, LeadStatus
+from leads.phones import phone_display
 from leads.services.intake import FIELD_LIMITS, lead_clean_input
 from leads.text import multi_line
 from leads.timeline import lead_event_add
@@ -37,6 +38,10 @@ def lead_update(*, lead: Lead, by: User, **fields) -> Lead:
     if errors:
         raise ValidationError(errors)
     changed = [f for f in data if hasattr(lead, f) and getattr(lead, f) != data[f]]
+    if "phone" in changed:
+        # A new number gets a fresh start: "wrong number" and "cannot receive SMS" were about the old one.
+        changed += [f for f in ("phone_invalid", "sms_unusable") if getattr(lead, f)]
+        data.update(phone_invalid=False, sms_unusable=False)
     for f in changed:
         setattr(lead, f, data[f])
     if changed:
@@ -47,14 +52,35 @@ def lead_update(*, lead: Lead, by: User, **fields) -> Lead:
 
 def _edit_text(lead: Lead, changed: list[str]) -> str:
     """The timeline line of an edit: the fields changed, and what became of the timezone's confirmation."""
-    fields = [f for f in changed if f not in ("timezone_candidates", "timezone_confirmed")]
+    fields = [
+        f for f in changed if f not in ("timezone_candidates", "timezone_confirmed", "phone_invalid", "sms_unusable")
+    ]
     parts = ["Edited " + ", ".join(fields)] if fields else []
+    if "phone_invalid" in changed:
+        parts.append("the new number is no longer marked wrong")
     if lead.timezone_confirmed and {"timezone", "timezone_confirmed"} & set(changed):
         parts.append(f"timezone confirmed: {lead.timezone}")
     elif "timezone_confirmed" in changed:
         parts.append("timezone back to a guess from the phone number")
     text = "; ".join(parts) or "Edited timezone candidates"
     return text[0].upper() + text[1:]
+
+
+def lead_phone_mark_wrong(*, lead: Lead, by: User | None) -> Lead:
+    """ "Wrong number": no calls or texts to this number (consent_skip_reason, task_skip_reason) until
+    the lead gets another one (lead_update clears the mark). The timeline says so."""
+    if lead.phone_invalid:
+        return lead
+    lead.phone_invalid = True
+    lead.save(update_fields=["phone_invalid", "updated_at"])
+    number = phone_display(lead.phone) or "the number"
+    lead_event_add(
+        lead=lead,
+        kind=LeadEvent.Kind.EDIT,
+        text=f"Wrong number: {number} marked unusable, no calls or texts to it until it is changed",
+        actor=by,
+    )
+    return lead
 
 
 def lead_note_add(*, lead: Lead, by: User, text: str) -> LeadEvent:
