@@ -15,11 +15,23 @@ class OutcomeForm(forms.Form):
             self.fields["outcome"].choices = [(o.value, o.label) for o in allowed]
 
 
+class DecisionForm(forms.Form):
+    """What "Not interested" leads to (reactions.decisions)."""
+
+    CLOSE = "close"
+    NURTURE = "nurture"
+    KEEP = "keep"
+    decision = forms.ChoiceField(
+        choices=[(CLOSE, "Close as lost"), (NURTURE, "Move to long-term nurture"), (KEEP, "Keep going")]
+    )
+    reason = forms.CharField(required=False, max_length=300)
+
+
 class SnoozeForm(forms.Form):
     HOUR = "1h"
     TOMORROW = "tomorrow"
     AT = "at"
-    until = forms.ChoiceField(choices=[(HOUR, "In 1 hour"), (TOMORROW, "Tomorrow morning"), (AT, "At…")])
+    until = forms.ChoiceField(choices=[(HOUR, "In 1 hour"), (TOMORROW, "Tomorrow morning"), (AT, "Reschedule to…")])
     at = forms.DateTimeField(
         required=False,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],

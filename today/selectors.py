@@ -1,24 +1,47 @@
-"""Reads for the Today page: a rep's open tasks, their counters, referral calls and the team view.
+"""Reads for the Today page: one row per lead (its most urgent open task), the counters, referral
+calls and the team view.
 
-Every list here costs a fixed number of queries whatever its length: the step labels come from
-one query over the cadences' active steps and each lead's last outcome from a subquery.
+One row per lead: of a lead's open tasks for the rep due by the end of the rep's day, the row is
+the most urgent: instant and urgent tasks first, then the earliest due, then the oldest (a window
+function ranks them per lead). The row says what comes next for that lead ("then: Email tomorrow
+10:00": the lead's next touch still waiting, any channel) and when it is late (today.timing).
+
+Every list here costs a fixed number of queries whatever its length: the next touch, the last
+outcome and the moment a task turns late come from subqueries and annotations, the step labels
+from one query over the cadences' active steps.
 """
 
 import datetime as dt
-import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Role, User
-from cadences.models import CadenceStep, Channel, Outcome, Touch, TouchStatus
+from cadences.models import CadenceStep, Channel, Outcome, Touch, TouchPurpose, TouchStatus
 from cadences.rendering import render_text
 from leads.models import Contact
 from leads.selectors import leads_visible_to
+from today import timing
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -33,6 +56,9 @@ CALL_OUTCOMES = [
     Outcome.APPOINTMENT,
 ]
 MESSAGE_OUTCOMES = [Outcome.SENT, Outcome.REPLIED, Outcome.NOT_INTERESTED, Outcome.APPOINTMENT]
+# The touches "then: …" may name: not an appointment's invite or reminders (the meeting itself is).
+NEXT_PURPOSES = (TouchPurpose.STEP, TouchPurpose.APPOINTMENT)
+NEXT_STATUSES = (TouchStatus.PENDING, TouchStatus.SCHEDULED)
 
 
 def outcomes_for_channel(channel: str) -> list[Outcome]:
@@ -47,10 +73,7 @@ def outcomes_for_channel(channel: str) -> list[Outcome]:
 def day_bounds(user: User, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
     """Start and end of the user's current day in their own timezone."""
     now = now or timezone.now()
-    try:
-        tz = zoneinfo.ZoneInfo(user.timezone or settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    tz = timing.zone_for(user)
     local = now.astimezone(tz)
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     # Add a calendar day in local time, so DST days stay 23 or 25 hours long.
@@ -62,9 +85,13 @@ def open_tasks_q() -> Q:
     return Q(status=TouchStatus.SCHEDULED, automated=False)
 
 
+def day0_instant_q(prefix: str = "") -> Q:
+    return Q(**{f"{prefix}step__day": 0, f"{prefix}step__send_hour__isnull": True})
+
+
 def instant_q(prefix: str = "") -> Q:
     """A new lead's call-at-once task (Day 0, no send hour) or an urgent ad-hoc task."""
-    return Q(**{f"{prefix}urgent": True}) | Q(**{f"{prefix}step__day": 0, f"{prefix}step__send_hour__isnull": True})
+    return Q(**{f"{prefix}urgent": True}) | day0_instant_q(prefix)
 
 
 @dataclass
@@ -76,17 +103,25 @@ class TodayList:
     counters: dict = field(default_factory=dict)
 
 
+def rows_for(*, rep: User, end: dt.datetime) -> QuerySet[Touch]:
+    """One row per lead: each lead's most urgent open task of `rep` due before `end`, urgent first
+    then by due time. Filter it further (a lead) or slice it; it stays one query."""
+    tasks = annotate_rows(Touch.objects.filter(open_tasks_q(), assigned_to=rep, due_at__lt=end))
+    ranked = tasks.annotate(
+        lead_rank=Window(
+            RowNumber(), partition_by=[F("lead_id")], order_by=[F("is_instant").desc(), F("due_at"), F("id")]
+        )
+    )
+    return ranked.filter(lead_rank=1).order_by("-is_instant", "due_at", "id")
+
+
 def tasks_for_today(*, rep: User, now: dt.datetime | None = None, limit: int = DEFAULT_LIMIT) -> TodayList:
-    """`rep`'s open manual tasks due by the end of their day: instant new-lead tasks first, then
-    overdue oldest first, then the rest of today by time. Three queries in all."""
+    """`rep`'s leads with a task due by the end of their day, one row each: instant new-lead tasks
+    first, then overdue oldest first, then the rest of today by time. Two queries in all."""
     now = now or timezone.now()
     _, end = day_bounds(rep, now)
     limit = max(1, min(limit, MAX_LIMIT))
-    touches = list(
-        annotate_rows(Touch.objects.filter(open_tasks_q(), assigned_to=rep, due_at__lt=end)).order_by(
-            "-is_instant", "due_at", "id"
-        )[: limit + 1]
-    )
+    touches = list(rows_for(rep=rep, end=end)[: limit + 1])
     has_more = len(touches) > limit
     touches = touches[:limit]
     decorate_rows(touches, now=now)
@@ -94,16 +129,44 @@ def tasks_for_today(*, rep: User, now: dt.datetime | None = None, limit: int = D
 
 
 def annotate_rows(touches: QuerySet[Touch]) -> QuerySet[Touch]:
+    """What a row shows besides the touch: its lead's last outcome and next touch, whether it is
+    instant, and `late_at`, the moment it turns late (today.timing)."""
     last_done = Touch.objects.filter(lead=OuterRef("lead_id"), status=TouchStatus.DONE).order_by("-completed_at", "-id")
-    return touches.select_related("lead", "step", "assigned_to").annotate(
-        is_instant=Case(When(instant_q(), then=Value(True)), default=Value(False), output_field=BooleanField()),
-        last_outcome=Subquery(last_done.values("outcome")[:1]),
-        last_outcome_at=Subquery(last_done.values("completed_at")[:1]),
+    following = (
+        Touch.objects.filter(lead=OuterRef("lead_id"), status__in=NEXT_STATUSES, purpose__in=NEXT_PURPOSES)
+        .exclude(pk=OuterRef("pk"))
+        .order_by("due_at", "id")
+    )
+    instant = Case(When(instant_q(), then=Value(True)), default=Value(False), output_field=BooleanField())
+    since = Case(When(day0_instant_q(), then=F("lead__created_at")), default=F("due_at"), output_field=DateTimeField())
+    return (
+        touches.select_related("lead", "lead__source", "step", "assigned_to")
+        .annotate(
+            is_instant=instant,
+            waiting_since=since,
+            last_outcome=Subquery(last_done.values("outcome")[:1]),
+            last_outcome_at=Subquery(last_done.values("completed_at")[:1]),
+            next_channel=Subquery(following.values("channel")[:1]),
+            next_title=Subquery(following.values("title")[:1]),
+            next_due_at=Subquery(following.values("due_at")[:1]),
+        )
+        .annotate(
+            late_at=Case(
+                When(is_instant=True, then=_plus(F("waiting_since"), timing.instant_target())),
+                default=_plus(F("due_at"), timing.overdue_grace()),
+                output_field=DateTimeField(),
+            )
+        )
     )
 
 
+def _plus(moment, delta: dt.timedelta):
+    return ExpressionWrapper(moment + Value(delta, output_field=DurationField()), output_field=DateTimeField())
+
+
 def decorate_rows(touches: list[Touch], *, now: dt.datetime) -> None:
-    """Attach step labels ("Day 5 of 28 — email + LinkedIn") with one query for all rows."""
+    """Attach step labels ("Day 5 of 28 — email + LinkedIn") with one query for all rows, and the
+    wording of each row's time and next touch in its rep's timezone."""
     cadence_ids = {t.step.cadence_id for t in touches if t.step_id}
     max_day: dict[int, int] = {}
     day_channels: dict[tuple[int, int], list[str]] = defaultdict(list)
@@ -120,16 +183,25 @@ def decorate_rows(touches: list[Touch], *, now: dt.datetime) -> None:
             if label not in day_channels[(cadence_id, day)]:
                 day_channels[(cadence_id, day)].append(label)
     outcome_labels = dict(Outcome.choices)
+    channel_labels = dict(Channel.choices)
     for touch in touches:
+        rep = touch.assigned_to
+        tz = timing.zone_for(rep)
         touch.step_label = step_label(touch, max_day, day_channels)
         touch.last_outcome_label = outcome_labels.get(getattr(touch, "last_outcome", None) or "", "")
-        touch.is_overdue = touch.due_at < now
-        touch.waiting_minutes = int((now - touch.lead.created_at).total_seconds() // 60)
-        touch.waiting_label = waiting_label(touch.waiting_minutes)
+        instant = bool(getattr(touch, "is_instant", False))
+        since = getattr(touch, "waiting_since", None) or touch.due_at
+        touch.due = timing.due_state(due_at=touch.due_at, instant=instant, waiting_since=since, tz=tz, now=now)
+        touch.is_overdue = touch.due.late
+        touch.waiting_minutes = int((now - since).total_seconds() // 60)
+        touch.waiting_label = timing.waiting_label(touch.waiting_minutes)
+        touch.next_label = ""
+        if getattr(touch, "next_due_at", None):
+            what = touch.next_title or channel_labels.get(touch.next_channel, touch.next_channel)
+            touch.next_label = f"{what} {timing.when_label(touch.next_due_at, tz=tz, now=now)}"
         touch.outcome_choices = outcomes_for_channel(touch.channel)
         touch.min_attempts = settings.MIN_ATTEMPTS_BEFORE_CLOSE
-        rep = touch.assigned_to
-        touch.rep_tz = (rep.timezone if rep else "") or settings.TIME_ZONE
+        touch.rep_tz = str(tz)
         step = touch.step if touch.step_id else None
         touch.script = render_text(step.body, lead=touch.lead, rep=rep) if step else ""
         touch.points = render_text(step.talking_points, lead=touch.lead, rep=rep) if step else ""
@@ -147,29 +219,20 @@ def step_label(touch: Touch, max_day: dict, day_channels: dict) -> str:
     return f"Day {step.day} of {last} — {' + '.join(channels)}"
 
 
-def waiting_label(minutes: int) -> str:
-    """ "waiting 7 minutes", "waiting 5 hours", "waiting 12 days" (the page's script counts the same way)."""
-    if minutes < 120:
-        value, unit = minutes, "minute"
-    elif minutes < 48 * 60:
-        value, unit = minutes // 60, "hour"
-    else:
-        value, unit = minutes // (24 * 60), "day"
-    return f"waiting {value} {unit}{'' if value == 1 else 's'}"
-
-
 def task_counters(*, rep: User, now: dt.datetime | None = None) -> dict:
-    """Done today, remaining (open and due by tonight) and overdue, in one query."""
+    """What the page shows, counted in leads: leads done with today, leads still to work today
+    (its rows) and those whose row is late. Two queries."""
     now = now or timezone.now()
     start, end = day_bounds(rep, now)
-    open_q = Q(status=TouchStatus.SCHEDULED, automated=False, assigned_to=rep)
-    # Only this rep's rows: the partial index on open tasks and the completed_by FK index serve it.
-    mine = Touch.objects.filter(Q(assigned_to=rep) | Q(completed_by=rep))
-    return mine.aggregate(
-        done=Count("pk", filter=Q(status=TouchStatus.DONE, completed_by=rep, completed_at__gte=start)),
-        remaining=Count("pk", filter=open_q & Q(due_at__lt=end)),
-        overdue=Count("pk", filter=open_q & Q(due_at__lt=now)),
+    counts = (
+        rows_for(rep=rep, end=end)
+        .order_by()
+        .aggregate(remaining=Count("pk"), overdue=Count("pk", filter=Q(late_at__lte=now)))
     )
+    done = Touch.objects.filter(status=TouchStatus.DONE, completed_by=rep, completed_at__gte=start).aggregate(
+        done=Count("lead_id", distinct=True)
+    )["done"]
+    return {"done": done, "remaining": counts["remaining"], "overdue": counts["overdue"]}
 
 
 def touches_workable_by(user: User) -> QuerySet[Touch]:
@@ -191,17 +254,34 @@ def touch_get_for(user: User, pk) -> Touch:
 
 
 def touch_next_for_lead(*, touch: Touch, rep: User | None, now: dt.datetime | None = None) -> Touch | None:
-    """The lead's next open task for the same rep, decorated like a Today row."""
+    """The lead's row on `rep`'s Today after `touch` was worked: its most urgent open task for
+    `rep` due by the end of the rep's day, decorated; None when nothing is due today."""
     if rep is None:
         return None
-    nxt = (
-        annotate_rows(Touch.objects.filter(open_tasks_q(), lead_id=touch.lead_id, assigned_to=rep))
+    now = now or timezone.now()
+    _, end = day_bounds(rep, now)
+    row = rows_for(rep=rep, end=end).filter(lead_id=touch.lead_id).first()
+    if row is not None:
+        decorate_rows([row], now=now)
+    return row
+
+
+def lead_next_touch(*, lead_id: int) -> Touch | None:
+    """The lead's next touch still waiting (pending or scheduled, any channel, a meeting too): what a
+    confirmation names after the lead's row left Today."""
+    return (
+        Touch.objects.filter(lead_id=lead_id, status__in=NEXT_STATUSES, purpose__in=NEXT_PURPOSES)
         .order_by("due_at", "id")
         .first()
     )
-    if nxt is not None:
-        decorate_rows([nxt], now=now or timezone.now())
-    return nxt
+
+
+def next_label(touch: Touch | None, *, rep: User | None, now: dt.datetime | None = None) -> str:
+    """ "Email on Thu 4 Dec 10:00", "Call tomorrow 09:00" in the rep's timezone ("" for none)."""
+    if touch is None:
+        return ""
+    what = touch.title or touch.get_channel_display()
+    return f"{what} {timing.when_label(touch.due_at, tz=timing.zone_for(rep), now=now or timezone.now(), on=True)}"
 
 
 def referral_contacts_for(*, rep: User, now: dt.datetime | None = None, count: int | None = None) -> list[Contact]:

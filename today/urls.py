@@ -10,6 +10,7 @@ urlpatterns = [
     path("touches/<int:pk>/outcome/", views.touch_outcome, name="outcome"),
     path("touches/<int:pk>/snooze/", views.touch_snooze_view, name="snooze"),
     path("touches/<int:pk>/reassign/", views.touch_reassign_view, name="reassign"),
+    path("leads/<int:lead_id>/decision/", views.lead_decision, name="decision"),
     path("referrals/<int:contact_id>/", views.referral_log, name="referral_log"),
     path("call/", call_views.call_mode_view, name="call_mode"),
     path("call/<int:pk>/outcome/", call_views.call_outcome, name="call_outcome"),

@@ -1,11 +1,25 @@
-"""The rep's day: open tasks with one-click outcomes, snooze/reassign, referral calls, and the team view."""
+"""The rep's day: one row per lead with one-click outcomes, decisions, snooze/reassign, referral calls, the team view.
+
+After any action on a row (htmx) the answer is, in this order:
+1. the lead's cadence ended (a reply, closed, nurtured): a short confirmation in the row's place,
+   and every other row of the lead leaves (the `today:lead-ended` event, static/js/today.js);
+2. "Not interested": the row asks what now: close as lost, long-term nurture or keep going;
+3. the lead's next task is due today: it replaces the row;
+4. otherwise a confirmation naming what comes next ("Logged: No answer — next: Email on Thu 4 Dec
+   10:00") that fades after a few seconds.
+An action that can no longer apply answers 409 (400 for bad input) with the row again, its
+message inside (or a notice in its place once the task is gone); static/js/today.js swaps those in.
+A plain form post flashes the same message and goes back to the page.
+"""
 
 import datetime as dt
+import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -13,12 +27,19 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import managers_and_admins
+from cadences.models import Outcome, Touch
 from cadences.services import touch_reassign, touch_snooze
 from leads.forms import LeadIntakeForm
-from leads.selectors import users_assignable_by
+from leads.models import LeadStatus
+from leads.selectors import lead_get_for, users_assignable_by
+from reactions.decisions import lead_close_lost, lead_nurture
 from reactions.outcomes import touch_complete
-from today import selectors, services
-from today.forms import OutcomeForm, ReassignForm, ReferralCallForm, SnoozeForm
+from today import selectors, services, timing
+from today.forms import DecisionForm, OutcomeForm, ReassignForm, ReferralCallForm, SnoozeForm
+
+# Outcomes after which the lead's cadence is over: its rows leave Today at once.
+ENDING_OUTCOMES = (Outcome.REPLIED, Outcome.APPOINTMENT)
+ROW_ERROR_HEADER = "X-Today-Row"
 
 
 def _limit(request) -> int:
@@ -32,19 +53,22 @@ def _may_reassign(user) -> bool:
     return user.is_manager or user.is_admin_role
 
 
+def _assignees(user) -> list:
+    return list(users_assignable_by(user).order_by("first_name", "username")) if _may_reassign(user) else []
+
+
 def _page(request, rep, *, viewing_other: bool):
     now = timezone.now()
     today = selectors.tasks_for_today(rep=rep, now=now, limit=_limit(request))
+    referrals = [] if viewing_other else selectors.referral_contacts_for(rep=rep, now=now)
     context = {
         "rep": rep,
         "today": today,
         "counters": selectors.task_counters(rep=rep, now=now),
         "viewing_other": viewing_other,
         "may_reassign": _may_reassign(request.user),
-        "assignees": list(users_assignable_by(request.user).order_by("first_name", "username"))
-        if _may_reassign(request.user)
-        else [],
-        "referrals": [] if viewing_other else selectors.referral_contacts_for(rep=rep, now=now),
+        "assignees": _assignees(request.user),
+        "referrals": referrals,
         "intake_form": None if viewing_other else LeadIntakeForm(user=request.user),
         "next_limit": today.limit + selectors.DEFAULT_LIMIT,
     }
@@ -78,56 +102,182 @@ def _back(request):
     return redirect("today:index")
 
 
-def _bad_request(request, message: str):
-    # htmx shows the 400's text on the page (today.html); a plain form post also flashes it for the next one.
-    if not request.htmx:
-        messages.error(request, message)
-    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+def _messages_text(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
 
 
-def _swap_response(request, *, touch, replacement=None):
-    """htmx: the row becomes `replacement` (or disappears) and the counters refresh out of band."""
-    rep = touch.assigned_to or request.user
+def _rep_of(touch, request):
+    return touch.assigned_to or touch.lead.owner or request.user
+
+
+def _swap(request, *, old, rep, touch=None, notice: str = "", decision: dict | None = None, lead_ended=None):
+    """htmx: the row `old` becomes `touch` (the lead's next row), a notice or a decision; the
+    counters refresh out of band. `lead_ended`: the lead whose other rows leave the page too."""
     html = render_to_string(
         "today/_swap.html",
         {
-            "old": touch,
-            "touch": replacement,
+            "old": old,
+            "touch": touch,
+            "notice": notice,
+            "notice_fades": True,
+            "decision": decision,
             "counters": selectors.task_counters(rep=rep),
             "may_reassign": _may_reassign(request.user),
-            "assignees": list(users_assignable_by(request.user).order_by("first_name", "username"))
-            if _may_reassign(request.user)
-            else [],
+            "assignees": _assignees(request.user),
         },
         request=request,
     )
-    return HttpResponse(html)
+    response = HttpResponse(html)
+    if lead_ended is not None:
+        # After the swap, so the confirmation is in place before the lead's other rows go.
+        response["HX-Trigger-After-Swap"] = json.dumps({"today:lead-ended": {"lead": lead_ended}})
+    return response
 
 
-def _messages_text(exc: ValidationError) -> str:
-    return " ".join(exc.messages)
+def _after(request, *, old, rep, logged: str):
+    """htmx, the cadence going on: the lead's next row when it is due today, else a confirmation."""
+    row = selectors.touch_next_for_lead(touch=old, rep=rep)
+    if row is not None:
+        return _swap(request, old=old, rep=rep, touch=row)
+    nxt = selectors.lead_next_touch(lead_id=old.lead_id)
+    if nxt is not None:
+        notice = f"{logged} — next: {selectors.next_label(nxt, rep=rep)}"
+    else:
+        notice = f"{logged} — nothing else is planned"
+    return _swap(request, old=old, rep=rep, notice=notice)
+
+
+def _row_problem(request, *, touch, message: str, status: int, decision: dict | None = None):
+    """An action that cannot apply. htmx: the row again with `message` inside it (or a notice where
+    it was, once the task is gone), answered `status` with the header static/js/today.js swaps on.
+    A plain post: the message flashes on the page it came from."""
+    if not request.htmx:
+        messages.error(request, message)
+        return _back(request)
+    context = {
+        "old": touch,
+        "may_reassign": _may_reassign(request.user),
+        "assignees": _assignees(request.user),
+        "row_error": message,
+    }
+    if decision is not None:
+        context["decision"] = {**decision, "error": message}
+    else:
+        row = selectors.touch_row(pk=touch.pk) if _still_open(touch) else None
+        context.update(touch=row, notice="" if row else message, notice_fades=False, notice_problem=True)
+    response = HttpResponse(render_to_string("today/_swap.html", context, request=request), status=status)
+    response[ROW_ERROR_HEADER] = "error"
+    return response
+
+
+def _still_open(touch) -> bool:
+    return Touch.objects.open_tasks().filter(pk=touch.pk).exists()
+
+
+def _decision(touch, request, *, lead=None) -> dict:
+    """What the "Not interested" question shows: the lead, its attempts and who may close it now."""
+    lead = lead or touch.lead
+    minimum = settings.MIN_ATTEMPTS_BEFORE_CLOSE
+    return {
+        "touch": touch,
+        "lead": lead,
+        "attempts": lead.attempt_count,
+        "minimum": minimum,
+        "may_close": lead.attempt_count >= minimum,
+        "manager": _may_reassign(request.user),
+    }
 
 
 @require_POST
 @login_required
 def touch_outcome(request, pk):
     touch = selectors.touch_get_for(request.user, pk)
+    rep = _rep_of(touch, request)
     form = OutcomeForm(request.POST, allowed=selectors.outcomes_for_channel(touch.channel))
     if not form.is_valid():
-        return _bad_request(request, "Pick one of the outcomes shown for this task.")
+        return _row_problem(request, touch=touch, message="Pick one of the outcomes shown for this task.", status=400)
+    outcome = form.cleaned_data["outcome"]
     try:
-        touch_complete(
-            touch=touch, outcome=form.cleaned_data["outcome"], by=request.user, note=form.cleaned_data["note"]
-        )
+        touch_complete(touch=touch, outcome=outcome, by=request.user, note=form.cleaned_data["note"])
     except PermissionDenied:
         raise Http404("No such task.") from None
     except ValidationError as exc:
-        return _bad_request(request, _messages_text(exc))
-    if request.htmx:
-        nxt = selectors.touch_next_for_lead(touch=touch, rep=touch.assigned_to)
-        return _swap_response(request, touch=touch, replacement=nxt)
-    messages.success(request, f"Logged for {touch.lead.full_name}.")
-    return _back(request)
+        status = 400 if _still_open(touch) else 409
+        return _row_problem(request, touch=touch, message=_messages_text(exc), status=status)
+    lead = touch.lead
+    lead.refresh_from_db()
+    logged = f"Logged: {Outcome(outcome).label}"
+    if not request.htmx:
+        messages.success(request, f"{logged} for {lead.full_name}.")
+        return _back(request)
+    if outcome in ENDING_OUTCOMES or not lead.is_open:
+        return _swap(
+            request,
+            old=touch,
+            rep=rep,
+            notice=f"{logged} — the cadence has ended",
+            lead_ended=lead.pk,
+        )
+    if outcome == Outcome.NOT_INTERESTED:
+        return _swap(request, old=touch, rep=rep, decision=_decision(touch, request, lead=lead))
+    return _after(request, old=touch, rep=rep, logged=logged)
+
+
+@require_POST
+@login_required
+def lead_decision(request, lead_id):
+    """After "Not interested": close as lost, move to long-term nurture, or keep going."""
+    lead = lead_get_for(request.user, lead_id)
+    touch = _decision_touch(request, lead)
+    rep = _rep_of(touch, request) if touch else (lead.owner or request.user)
+    form = DecisionForm(request.POST)
+    decision = _decision(touch, request, lead=lead) if touch else None
+    if decision is not None:
+        decision["reason"] = request.POST.get("reason", "")[:300]  # typed again after an error, never lost
+    if not form.is_valid():
+        return _decision_problem(request, touch, decision, "Choose close, nurture or keep going.")
+    choice, reason = form.cleaned_data["decision"], form.cleaned_data["reason"]
+    try:
+        if choice == DecisionForm.CLOSE:
+            lead_close_lost(lead=lead, by=request.user, reason=reason)
+            done = "Closed as lost — the cadence has ended"
+        elif choice == DecisionForm.NURTURE:
+            enrollment = lead_nurture(lead=lead, by=request.user)
+            done = f"Moved to long-term nurture ({enrollment.cadence.name})"
+        else:
+            done = "Keep going"
+    except (ValidationError, PermissionDenied) as exc:
+        message = _messages_text(exc) if isinstance(exc, ValidationError) else str(exc)
+        return _decision_problem(request, touch, decision, message)
+    if not request.htmx or touch is None:
+        messages.success(request, f"{lead.full_name}: {done}.")
+        return _back(request)
+    if choice == DecisionForm.KEEP:
+        return _after(request, old=touch, rep=rep, logged=done)
+    if choice == DecisionForm.NURTURE and lead.status == LeadStatus.NURTURING:
+        nxt = selectors.lead_next_touch(lead_id=lead.pk)
+        if nxt is not None:
+            done += f" — next: {selectors.next_label(nxt, rep=rep)}"
+    return _swap(request, old=touch, rep=rep, notice=done, lead_ended=lead.pk)
+
+
+def _decision_touch(request, lead):
+    """The task whose "Not interested" is being decided (the row's id), if it is this lead's and the user's to see."""
+    pk = request.POST.get("touch")
+    if not pk:
+        return None
+    try:
+        touch = selectors.touch_get_for(request.user, pk)
+    except Http404:
+        return None
+    return touch if touch.lead_id == lead.pk else None
+
+
+def _decision_problem(request, touch, decision, message):
+    if touch is None or not request.htmx:
+        messages.error(request, message)
+        return _back(request)
+    return _row_problem(request, touch=touch, message=message, status=400, decision=decision)
 
 
 def _snooze_until(form: SnoozeForm, user) -> dt.datetime:
@@ -145,45 +295,43 @@ def _snooze_until(form: SnoozeForm, user) -> dt.datetime:
 @login_required
 def touch_snooze_view(request, pk):
     touch = selectors.touch_get_for(request.user, pk)
-    rep = touch.assigned_to or request.user
+    rep = _rep_of(touch, request)
     form = SnoozeForm(request.POST)
     # A typed date and time is the rep's wall clock, not the server's.
-    with timezone.override(selectors.day_bounds(rep)[0].tzinfo):
+    with timezone.override(timing.zone_for(rep)):
         valid = form.is_valid()
     if not valid:
-        return _bad_request(request, "Choose when to snooze to.")
+        return _row_problem(request, touch=touch, message="Choose when to snooze to: a date and a time.", status=400)
     try:
         touch_snooze(touch=touch, until=_snooze_until(form, rep), by=request.user)
     except PermissionDenied:
         raise Http404("No such task.") from None
     except ValidationError as exc:
-        return _bad_request(request, _messages_text(exc))
-    if request.htmx:
-        _, end = selectors.day_bounds(rep)
-        replacement = None
-        if touch.due_at < end:
-            replacement = selectors.touch_row(pk=touch.pk)
-        return _swap_response(request, touch=touch, replacement=replacement)
-    messages.success(request, f"Snoozed until {timezone.localtime(touch.due_at):%a %d %b %H:%M}.")
-    return _back(request)
+        status = 400 if _still_open(touch) else 409
+        return _row_problem(request, touch=touch, message=_messages_text(exc), status=status)
+    when = timing.when_label(touch.due_at, tz=timing.zone_for(rep), now=timezone.now(), on=True)
+    if not request.htmx:
+        messages.success(request, f"Snoozed {when}.")
+        return _back(request)
+    return _after(request, old=touch, rep=rep, logged=f"Snoozed {when}")
 
 
 @require_POST
 @managers_and_admins
 def touch_reassign_view(request, pk):
     touch = selectors.touch_get_for(request.user, pk)
+    rep = _rep_of(touch, request)
     form = ReassignForm(request.POST, user=request.user)
     if not form.is_valid():
-        return _bad_request(request, "Choose someone you can assign tasks to.")
-    previous = touch.assigned_to
+        return _row_problem(request, touch=touch, message="Choose someone you can assign tasks to.", status=400)
     try:
         touch_reassign(touch=touch, to=form.cleaned_data["to"], by=request.user)
     except ValidationError as exc:
-        return _bad_request(request, _messages_text(exc))
+        return _row_problem(request, touch=touch, message=_messages_text(exc), status=400)
+    text = f"Task reassigned to {form.cleaned_data['to']}"
     if request.htmx:
-        touch.assigned_to = previous
-        return _swap_response(request, touch=touch, replacement=None)
-    messages.success(request, f"Task reassigned to {form.cleaned_data['to']}.")
+        return _swap(request, old=touch, rep=rep, notice=text)
+    messages.success(request, f"{text}.")
     return _back(request)
 
 
@@ -193,7 +341,8 @@ def referral_log(request, contact_id):
     contact = selectors.referral_contact_get_for(request.user, contact_id)
     form = ReferralCallForm(request.POST)
     if not form.is_valid():
-        return _bad_request(request, "Choose how the call went.")
+        messages.error(request, "Choose how the call went.")
+        return redirect("today:index")
     data = form.cleaned_data
     try:
         lead = services.referral_call_log(

@@ -45,6 +45,7 @@ WRITES = {
     "outcome": ("/today/touches/{touch}/outcome/", lambda w: {"outcome": "connected", "note": "x"}),
     "snooze": ("/today/touches/{touch}/snooze/", lambda w: {"until": "1h"}),
     "reassign": ("/today/touches/{touch}/reassign/", lambda w: {"to": w.users["other_rep"].pk}),
+    "decision": ("/today/leads/{lead}/decision/", lambda w: {"decision": "nurture", "touch": w.touch.pk}),
     "referral": ("/today/referrals/{contact}/", lambda w: {"result": "none", "note": "x"}),
     "import_retry": ("/leads/import/{import_job}/retry/", lambda w: {}),
     "cadence_toggle": ("/cadences/{cadence}/toggle-active/", lambda w: {}),

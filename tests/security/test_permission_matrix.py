@@ -160,6 +160,8 @@ EXPECTATIONS: dict[str, Case] = {
     "today:outcome": Case(ALICE_LEAD, "post", touch),
     "today:snooze": Case(ALICE_LEAD, "post", touch),
     "today:reassign": Case(NORTH_MANAGERS, "post", touch),
+    # After "Not interested": close / nurture / keep going on alice's lead (scoped like her tasks)
+    "today:decision": Case(ALICE_LEAD, "post", lead_id, lambda w: {"decision": "keep", "touch": w.touch.pk}),
     "today:referral_log": Case(ALICE_ONLY, "post", lambda w: {"contact_id": w.contact.pk}),
     # Call mode: one's own calls (another rep's through ?rep=, below); logging needs the task's rights.
     "today:call_mode": Case(LOGGED_IN),

@@ -1,15 +1,17 @@
 import datetime as dt
+import json
 
 import pytest
 from django.utils import timezone
 
-from cadences.models import Outcome, Touch, TouchStatus
+from cadences.models import Channel, Outcome, Touch, TouchStatus
 from leads.models import Contact, Lead, LeadSource
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+NOON = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -19,7 +21,8 @@ def _utc(rep, teammate, other_rep):
         user.save(update_fields=["timezone"])
 
 
-def test_htmx_outcome_replaces_row_with_next_task_and_counts_attempt(client_for, rep, make_task):
+def test_htmx_outcome_replaces_row_with_next_task_due_today(client_for, rep, make_task, time_machine):
+    time_machine.move_to(NOON, tick=False)
     first = make_task(rep, step="instant")
     lead = first.lead
     nxt = make_task(rep, step="day5_email", lead=lead, due=dt.timedelta(hours=2))
@@ -28,11 +31,12 @@ def test_htmx_outcome_replaces_row_with_next_task_and_counts_attempt(client_for,
     )
     assert response.status_code == 200
     body = response.content.decode()
-    assert f'id="touch-{nxt.pk}"' in body
+    assert f'id="touch-{nxt.pk}" data-lead="{lead.pk}" data-touch="{nxt.pk}"' in body
     assert f'id="touch-{first.pk}"' not in body
     assert 'id="today-counters" class="d-flex flex-wrap gap-2" hx-swap-oob="true"' in body
     assert "Done today: 1" in body and "Remaining: 1" in body
     assert "Left voicemail" in body  # the next row shows the last outcome
+    assert "HX-Trigger-After-Swap" not in response.headers
     first.refresh_from_db()
     lead.refresh_from_db()
     assert first.status == TouchStatus.DONE and first.outcome == Outcome.VOICEMAIL and first.note == "hi"
@@ -40,10 +44,46 @@ def test_htmx_outcome_replaces_row_with_next_task_and_counts_attempt(client_for,
     assert lead.first_response_at is not None
 
 
-def test_htmx_outcome_without_next_task_removes_row(client_for, rep, make_task):
+def test_htmx_outcome_with_next_step_on_another_day_leaves_with_a_confirmation(
+    client_for, rep, make_task, cadence, time_machine
+):
+    time_machine.move_to(NOON, tick=False)  # Tue 1 Dec 2026
+    task = make_task(rep)
+    factories.TouchFactory(
+        lead=task.lead,
+        channel=Channel.EMAIL,
+        automated=True,
+        assigned_to=None,
+        status=TouchStatus.PENDING,
+        due_at=dt.datetime(2026, 12, 4, 10, 0, tzinfo=dt.UTC),
+    )
+    response = client_for(rep).post(f"/today/touches/{task.pk}/outcome/", {"outcome": "no_answer"}, **HTMX)
+    body = response.content.decode()
+    assert response.status_code == 200 and "today-row" not in body
+    assert f'id="touch-{task.pk}" data-notice-for="{task.lead_id}" data-fade' in body
+    assert "Logged: No answer — next: Email on Fri 4 Dec 10:00" in body
+    assert "Remaining: 0" in body
+
+
+def test_htmx_outcome_without_any_next_step_says_so(client_for, rep, make_task):
     task = make_task(rep)
     body = client_for(rep).post(f"/today/touches/{task.pk}/outcome/", {"outcome": "connected"}, **HTMX).content
     assert b"today-row" not in body and b"Done today: 1" in body
+    assert "Logged: Connected — nothing else is planned".encode() in body
+
+
+def test_a_reply_ends_the_cadence_and_every_row_of_the_lead_leaves(client_for, rep, make_task, cadence):
+    task = make_task(rep, step="day5_email")
+    lead = task.lead
+    enrollment = factories.EnrollmentFactory(lead=lead, cadence=cadence)
+    task.enrollment = enrollment
+    task.save(update_fields=["enrollment"])
+    later = make_task(rep, lead=lead, due=dt.timedelta(minutes=1))  # an ad-hoc task of the lead
+    response = client_for(rep).post(f"/today/touches/{task.pk}/outcome/", {"outcome": "replied"}, **HTMX)
+    assert json.loads(response.headers["HX-Trigger-After-Swap"]) == {"today:lead-ended": {"lead": lead.pk}}
+    assert "Logged: Replied — the cadence has ended" in response.content.decode()
+    later.refresh_from_db()
+    assert later.status == TouchStatus.CANCELLED
 
 
 def test_plain_post_redirects_back(client_for, rep, make_task):
@@ -53,23 +93,35 @@ def test_plain_post_redirects_back(client_for, rep, make_task):
     assert Touch.objects.get(pk=task.pk).status == TouchStatus.DONE
 
 
-def test_invalid_or_wrong_channel_outcome_is_400_and_nothing_saved(client_for, rep, make_task):
+def test_invalid_or_wrong_channel_outcome_shows_in_the_row_and_nothing_saved(client_for, rep, make_task):
     task = make_task(rep)  # a call
     client = client_for(rep)
-    assert client.post(f"/today/touches/{task.pk}/outcome/", {"outcome": "bogus"}, **HTMX).status_code == 400
-    assert client.post(f"/today/touches/{task.pk}/outcome/", {"outcome": "sent"}, **HTMX).status_code == 400
+    for outcome in ("bogus", "sent"):
+        response = client.post(f"/today/touches/{task.pk}/outcome/", {"outcome": outcome}, **HTMX)
+        assert response.status_code == 400 and response.headers["X-Today-Row"] == "error"
+        body = response.content.decode()
+        # The row again, the message inside it.
+        assert f'id="touch-{task.pk}" data-lead="{task.lead_id}"' in body
+        assert "today-row-message" in body and "Pick one of the outcomes shown for this task." in body
     task.refresh_from_db()
     task.lead.refresh_from_db()
     assert task.status == TouchStatus.SCHEDULED and task.lead.attempt_count == 0
+    # Without htmx: the message flashes on the page the form came from.
+    response = client.post(f"/today/touches/{task.pk}/outcome/", {"outcome": "bogus"}, follow=True)
+    assert b"Pick one of the outcomes shown for this task." in response.content
 
 
-def test_already_done_is_400(client_for, rep, make_task):
+def test_already_done_in_another_tab_says_so_inside_the_row(client_for, rep, make_task):
     task = make_task(rep)
     client = client_for(rep)
     assert client.post(f"/today/touches/{task.pk}/outcome/", {"outcome": "connected"}).status_code == 302
     response = client.post(f"/today/touches/{task.pk}/outcome/", {"outcome": "connected"}, **HTMX)
-    assert response.status_code == 400 and b"already done" in response.content
+    assert response.status_code == 409 and response.headers["X-Today-Row"] == "error"
+    body = response.content.decode()
+    assert f'id="touch-{task.pk}"' in body and 'role="alert"' in body and "already done" in body
     assert Lead.objects.get(pk=task.lead_id).attempt_count == 1
+    plain = client.post(f"/today/touches/{task.pk}/outcome/", {"outcome": "connected"}, follow=True)
+    assert b"already done" in plain.content
 
 
 def test_another_rep_cannot_see_or_complete(client_for, rep, teammate, other_rep, make_task):
@@ -104,11 +156,12 @@ def test_snooze_one_hour_tomorrow_and_at(client_for, rep, make_task, time_machin
     task.lead.save()
     client = client_for(rep)
     response = client.post(f"/today/touches/{task.pk}/snooze/", {"until": "1h"}, **HTMX)
-    assert response.status_code == 200 and f'id="touch-{task.pk}"'.encode() in response.content
+    assert response.status_code == 200 and f'id="touch-{task.pk}" data-lead'.encode() in response.content
     task.refresh_from_db()
     assert task.due_at == dt.datetime(2026, 3, 10, 16, 0, tzinfo=dt.UTC)
     response = client.post(f"/today/touches/{task.pk}/snooze/", {"until": "tomorrow"}, **HTMX)
     assert b"today-row" not in response.content  # off today's list
+    assert b"Snoozed tomorrow 09:00" in response.content
     task.refresh_from_db()
     assert task.due_at == dt.datetime(2026, 3, 11, 9, 0, tzinfo=dt.UTC)
     assert (
@@ -116,11 +169,11 @@ def test_snooze_one_hour_tomorrow_and_at(client_for, rep, make_task, time_machin
     )
     task.refresh_from_db()
     assert task.due_at == dt.datetime(2026, 3, 12, 11, 30, tzinfo=dt.UTC)
-    # In the past, or no time given: 400 and unchanged.
-    assert (
-        client.post(f"/today/touches/{task.pk}/snooze/", {"until": "at", "at": "2026-03-01T11:30"}).status_code == 400
-    )
-    assert client.post(f"/today/touches/{task.pk}/snooze/", {"until": "at"}).status_code == 400
+    # In the past, or no time given: the message in the row (a flash without htmx) and unchanged.
+    response = client.post(f"/today/touches/{task.pk}/snooze/", {"until": "at", "at": "2026-03-01T11:30"}, **HTMX)
+    assert response.status_code == 400 and b"Pick a time in the future." in response.content
+    response = client.post(f"/today/touches/{task.pk}/snooze/", {"until": "at"}, follow=True)
+    assert b"Choose when to snooze to" in response.content
     task.refresh_from_db()
     assert task.due_at == dt.datetime(2026, 3, 12, 11, 30, tzinfo=dt.UTC)
 
@@ -129,10 +182,12 @@ def test_manager_reassigns_rep_forbidden(client_for, rep, teammate, other_rep, m
     task = make_task(rep)
     assert client_for(rep).post(f"/today/touches/{task.pk}/reassign/", {"to": teammate.pk}).status_code == 403
     # Outside the manager's teams: not assignable.
-    assert client_for(manager).post(f"/today/touches/{task.pk}/reassign/", {"to": other_rep.pk}).status_code == 400
+    response = client_for(manager).post(f"/today/touches/{task.pk}/reassign/", {"to": other_rep.pk}, **HTMX)
+    assert response.status_code == 400 and b"Choose someone you can assign tasks to." in response.content
     assert Touch.objects.get(pk=task.pk).assigned_to == rep
     response = client_for(manager).post(f"/today/touches/{task.pk}/reassign/", {"to": teammate.pk}, **HTMX)
     assert response.status_code == 200 and b"today-row" not in response.content
+    assert b"Task reassigned to" in response.content
     assert Touch.objects.get(pk=task.pk).assigned_to == teammate
 
 

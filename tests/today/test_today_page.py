@@ -33,7 +33,7 @@ def test_ordering_instant_first_then_overdue_oldest_then_today_by_time(client_fo
     response = client_for(rep).get("/today/")
     assert response.status_code == 200
     assert _ids(response) == [instant.pk, overdue_old.pk, overdue_recent.pk, soon_today.pk, later_today.pk]
-    assert b"waiting 7 minutes" in response.content
+    assert b"late \xe2\x80\x94 waiting 7 min" in response.content  # past the 5-minute target
     counters = response.context["counters"]
     assert counters == {"done": 0, "remaining": 5, "overdue": 3}
 
@@ -151,10 +151,11 @@ def test_script_renders_for_step_without_body(client_for, rep, make_task):
 
 
 def test_waiting_time_reads_in_the_largest_sensible_unit():
-    from today.selectors import waiting_label
+    from today.timing import waiting_label
 
-    assert waiting_label(1) == "waiting 1 minute"
-    assert waiting_label(119) == "waiting 119 minutes"
-    assert waiting_label(125) == "waiting 2 hours"
-    assert waiting_label(47 * 60) == "waiting 47 hours"
+    assert waiting_label(1) == "waiting 1 min"
+    assert waiting_label(119) == "waiting 119 min"
+    assert waiting_label(125) == "waiting 2 h"
+    assert waiting_label(47 * 60) == "waiting 47 h"
+    assert waiting_label(24 * 60 * 2) == "waiting 2 days"
     assert waiting_label(17856) == "waiting 12 days"
