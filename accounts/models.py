@@ -34,6 +34,10 @@ class User(AbstractUser):
     work_end_hour = models.PositiveSmallIntegerField(default=17)
     # Reps away (holiday, left the company) get no new leads by round-robin.
     accepts_new_leads = models.BooleanField(default=True)
+    # A rep's own Feedback Friday (their line, their left-behind leads); managers get their teams' regardless.
+    weekly_summary_email = models.BooleanField(
+        "weekly summary email", default=True, help_text="Email me my own Feedback Friday summary every week."
+    )
 
     class Meta:
         ordering = ["username"]

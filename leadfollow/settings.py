@@ -275,6 +275,12 @@ ORGANIZATION_NAME = env.str("ORGANIZATION_NAME", default="LeadFollow Demo Co.")
 ORGANIZATION_POSTAL_ADDRESS = env.str(
     "ORGANIZATION_POSTAL_ADDRESS", default="100 Main Street, Springfield, IL 62701, USA"
 )
+# The currency the reports show money in (ISO 4217: lead costs, spend, cost per won deal).
+ORGANIZATION_CURRENCY = env.str("ORGANIZATION_CURRENCY", default="USD").strip().upper()
+if not (len(ORGANIZATION_CURRENCY) == 3 and ORGANIZATION_CURRENCY.isascii() and ORGANIZATION_CURRENCY.isalpha()):
+    raise ImproperlyConfigured(
+        f"ORGANIZATION_CURRENCY must be a three-letter ISO 4217 code, got {ORGANIZATION_CURRENCY!r}."
+    )
 # Absolute base URL for links in emails and Twilio callbacks (the public URL behind a proxy).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

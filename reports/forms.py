@@ -72,3 +72,14 @@ class ReportFilterForm(forms.Form):
     def forbidden_choice(self) -> bool:
         """A team or rep the viewer may not see was asked for (the view answers 404)."""
         return any(name in self.errors for name in ("team", "rep"))
+
+
+class WeeklySummaryForm(forms.Form):
+    """A person's own weekly summary email (a checkbox: unticked is off)."""
+
+    weekly_summary_email = forms.BooleanField(
+        label="Email me my own Feedback Friday summary every Friday",
+        help_text="Your line of the week (attempts, followed up, left behind, closed early) and the leads you left behind.",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )

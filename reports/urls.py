@@ -11,4 +11,5 @@ urlpatterns = [
     path("speed/", views.speed, name="speed"),
     path("coverage/", views.coverage, name="coverage"),
     path("converts/", views.converts, name="converts"),
+    path("weekly-email/", views.weekly_email, name="weekly_email"),
 ]

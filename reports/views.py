@@ -5,21 +5,24 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, QueryDict, StreamingHttpResponse
+from django.shortcuts import redirect
 from django.shortcuts import render as django_render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Team, User
 from leads.csv_safe import csv_safe_writer
-from reports.forms import ReportFilterForm
+from reports.forms import ReportFilterForm, WeeklySummaryForm
 from reports.selectors.compliance import compliance_leads, compliance_report
 from reports.selectors.converts import converts_report
-from reports.selectors.coverage import coverage_report, never_touched_open_leads
+from reports.selectors.coverage import coverage_report, never_followed_up_open_leads
 from reports.selectors.friday import FridayReport, friday_decorate, friday_lead_ids, friday_report, friday_rows
 from reports.selectors.period import (
+    arrival_days,
     leads_arrived_between,
     org_today,
     org_tz,
@@ -29,12 +32,21 @@ from reports.selectors.period import (
 )
 from reports.selectors.scope import drill_down_rep, report_scope
 from reports.selectors.speed import DEFAULT_SPEED_WEEKS, speed_report
+from reports.selectors.vocabulary import definitions
+from reports.services import weekly_summary_email_set
+from reports.templatetags.report_format import few
 
 PAGE_SIZE = 50
 
 
 def render(request, template: str, context: dict, status: int | None = None):
-    context = {"org_timezone": org_tz().key, **context}
+    """Every report page shows the vocabulary's definitions under "How this is counted"."""
+    context = {
+        "org_timezone": org_tz().key,
+        "definitions": definitions(),
+        "currency": settings.ORGANIZATION_CURRENCY,
+        **context,
+    }
     return django_render(request, template, context, status=status)
 
 
@@ -70,7 +82,12 @@ def answers_invalid_filters(view):
 
 
 def _filters(request, *, period: str, default_weeks: int | None = None) -> Filters:
-    """Read the filter form; a team or rep the viewer may not see is a 404, any other bad filter a 400."""
+    """Read the filter form; a team or rep the viewer may not see is a 404, any other bad filter a 400.
+
+    The form comes back filled with the period the page shows: the week (this one by default),
+    or both ends of the range (the last `default_weeks` weeks, or from the first lead's arrival
+    day to today: "all time", said in dates).
+    """
     params = _params_without_page(request)
     form = ReportFilterForm(params or None, user=request.user, period=period)
     data = {}
@@ -82,18 +99,27 @@ def _filters(request, *, period: str, default_weeks: int | None = None) -> Filte
         data = form.cleaned_data
     today = org_today()
     start = end = week = None
+    team, rep = data.get("team"), data.get("rep")
+    shown = {}
     if period == "week":
         week = week_start_for(data.get("week") or today)
+        shown["week"] = week
     else:
         date_from, date_to = data.get("date_from"), data.get("date_to")
         if default_weeks and not date_from and not date_to:
             date_from, date_to = recent_weeks(today, default_weeks)
-            if not form.is_bound:
-                form = ReportFilterForm(
-                    initial={"date_from": date_from, "date_to": date_to}, user=request.user, period=period
-                )
+        elif not date_from or not date_to:
+            first, last = arrival_days(report_scope(user=request.user, team=team, rep=rep))
+            date_from = date_from or min(first or today, date_to or today)
+            date_to = date_to or max(last or today, today, date_from)
         start, end = range_bounds(date_from, date_to)
-    return Filters(form=form, team=data.get("team"), rep=data.get("rep"), start=start, end=end, week=week)
+        shown.update(date_from=date_from, date_to=date_to)
+    filled = params.copy()
+    for name, day in shown.items():
+        filled[name] = day.isoformat()
+    form = ReportFilterForm(filled, user=request.user, period=period)
+    form.is_valid()
+    return Filters(form=form, team=team, rep=rep, start=start, end=end, week=week)
 
 
 def _scope(request, filters: Filters):
@@ -139,7 +165,8 @@ def friday(request):
     chart = {
         "labels": [str(person) for person in report.reps],
         "followed_up": [person.followed_up_pct or 0 for person in report.reps],
-        "received": [person.received for person in report.reps],
+        "n": [person.to_follow_up for person in report.reps],
+        "few": [few(person.to_follow_up) for person in report.reps],
     }
     context = {
         "form": filters.form,
@@ -186,6 +213,8 @@ FRIDAY_CSV_HEADER = [
     "Next touch",
     "Next touch at",
     "Overdue tasks",
+    "To follow up",
+    "Followed up this week",
     "Left behind",
     "Closed early",
 ]
@@ -193,6 +222,10 @@ FRIDAY_CSV_HEADER = [
 
 def _csv_time(value) -> str:
     return timezone.localtime(value, org_tz()).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _yes(value) -> str:
+    return "yes" if value else ""
 
 
 @require_GET
@@ -219,11 +252,13 @@ def friday_csv(request):
                     "; ".join(lead.channels_week),
                     lead.last_outcome_label,
                     _csv_time(lead.last_outcome_at),
-                    lead.next_touch_channel_label,
+                    " ".join(filter(None, [lead.next_touch_channel_label, lead.next_touch_status_label.lower()])),
                     _csv_time(lead.next_touch_at),
                     lead.overdue_tasks,
-                    "yes" if lead.left_behind else "",
-                    "yes" if lead.closed_early else "",
+                    _yes(lead.to_follow_up),
+                    _yes(lead.followed_up),
+                    _yes(lead.left_behind),
+                    _yes(lead.closed_early),
                 ]
             )
 
@@ -248,6 +283,7 @@ def compliance(request):
         "labels": [f"{row['nos']} no{'s' if row['nos'] > 1 else ''}" for row in report["give_up"]],
         "ours": [row["share"] or 0 for row in report["give_up"]],
         "industry": [row["industry"] for row in report["give_up"]],
+        "few": few(report["given_up_with_no"]),
     }
     context = {
         "form": filters.form,
@@ -256,12 +292,11 @@ def compliance(request):
         "page": drill_page,
         "chart": chart,
         "query": _query_without_page(request),
-        "abandoned_days": settings.ABANDONED_AFTER_DAYS,
     }
     return render(request, "reports/compliance.html", context)
 
 
-def _seconds(value) -> float | None:
+def _hours(value) -> float | None:
     return round(value.total_seconds() / 3600, 2) if value is not None else None
 
 
@@ -271,10 +306,13 @@ def _seconds(value) -> float | None:
 def speed(request):
     filters = _filters(request, period="range", default_weeks=DEFAULT_SPEED_WEEKS)
     report = speed_report(leads=_scope(request, filters))
+    weeks = report["by_week"]
     chart = {
-        "labels": [f"{row['week']:%b %d}" if row["week"] else "" for row in report["by_week"]],
-        "auto_median_hours": [_seconds(row["auto"]["median"]) for row in report["by_week"]],
-        "call_median_hours": [_seconds(row["call"]["median"]) for row in report["by_week"]],
+        "labels": [f"{row['week']:%b %d}" if row["week"] else "" for row in weeks],
+        "auto_median_hours": [_hours(row["auto"]["median"]) for row in weeks],
+        "call_median_hours": [_hours(row["call"]["median"]) for row in weeks],
+        "auto_few": [few(row["auto"]["n"]) for row in weeks],
+        "call_few": [few(row["call"]["n"]) for row in weeks],
         "industry_hours": report["industry_hours"],
     }
     return render(request, "reports/speed.html", {"form": filters.form, "report": report, "chart": chart})
@@ -287,10 +325,12 @@ def coverage(request):
     filters = _filters(request, period="range")
     leads = _scope(request, filters)
     report = coverage_report(leads=leads)
-    page = _page(request, never_touched_open_leads(leads=leads))
+    page = _page(request, never_followed_up_open_leads(leads=leads))
+    total = report["total"]
     chart = {
-        "labels": ["≥ 1 attempt", "≥ 2 attempts", "≥ 5 attempts"],
-        "shares": [report["ge1_pct"] or 0, report["ge2_pct"] or 0, report["ge5_pct"] or 0],
+        "labels": ["≥ 1 attempt (followed up)", "≥ 2 attempts", "≥ 5 attempts"],
+        "shares": [round(100 * report[key] / total, 1) if total else 0 for key in ("ge1", "ge2", "ge5")],
+        "few": few(total),
     }
     context = {
         "form": filters.form,
@@ -311,7 +351,25 @@ def converts(request):
     chart = {
         "labels": [row["label"] for row in report["by_response"]],
         "rates": [row["rate"] or 0 for row in report["by_response"]],
+        "few": [few(row["leads"]) for row in report["by_response"]],
         "attempt_labels": [row["label"] for row in report["by_attempts"]],
         "attempt_rates": [row["rate"] or 0 for row in report["by_attempts"]],
+        "attempt_few": [few(row["leads"]) for row in report["by_attempts"]],
     }
     return render(request, "reports/converts.html", {"form": filters.form, "report": report, "chart": chart})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def weekly_email(request):
+    """The viewer's own weekly summary email: on (the default) or off."""
+    if request.method == "POST":
+        form = WeeklySummaryForm(request.POST)
+        if form.is_valid():
+            enabled = form.cleaned_data["weekly_summary_email"]
+            weekly_summary_email_set(user=request.user, enabled=enabled)
+            messages.success(request, "Weekly summary email " + ("on." if enabled else "off."))
+            return redirect("reports:weekly_email")
+    else:
+        form = WeeklySummaryForm(initial={"weekly_summary_email": request.user.weekly_summary_email})
+    return render(request, "reports/weekly_email.html", {"settings_form": form})

@@ -1,36 +1,22 @@
 """Five-attempts compliance: given-up leads with fewer than the minimum attempts, per rep.
 
-- Abandoned: an open lead that arrived more than settings.ABANDONED_AFTER_DAYS days ago, with no
-  attempt or automated send in those days and no touch scheduled, paused or sending.
-- Given up: closed lost/unqualified, or abandoned.
-- Early: given up with fewer than settings.MIN_ATTEMPTS_BEFORE_CLOSE attempts
-  (see reports.selectors.conditions for what an attempt is).
-- "No": a manual touch logged as "not interested" (``Lead.objection_count``); the give-up
-  distribution compares the leads given up after 1 to 4 of them with the industry's figures.
+Given up, abandoned, closed early and attempts are reports.selectors.vocabulary's terms; "too
+early" is given up with fewer than settings.MIN_ATTEMPTS_BEFORE_CLOSE attempts (closed early, or
+abandoned that soon). A "no" is a manual touch logged as "not interested"
+(``Lead.objection_count``); the give-up distribution compares the leads given up after 1 to 4 of
+them with the industry's figures.
 """
 
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, F, Q, QuerySet, Value, When
+from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import User
-from leads.models import GIVE_UP_STATUSES, OPEN_STATUSES, Lead
-from reports.selectors.conditions import touched_q, touches_of_lead
+from leads.models import Lead
+from reports.selectors.vocabulary import abandoned_q, closed_early_q, flag, given_up_q, too_few_attempts_q
 
 INDUSTRY_GIVE_UP = {1: 44, 2: 22, 3: 14, 4: 12}
-
-
-def abandoned_q(now: dt.datetime) -> Q:
-    days = settings.ABANDONED_AFTER_DAYS
-    cutoff = now - dt.timedelta(days=days)
-    recent = touches_of_lead().filter(touched_q(start=cutoff, end=now + dt.timedelta(days=36500)))
-    pending = touches_of_lead().still_open()
-    return Q(status__in=OPEN_STATUSES, created_at__lt=cutoff) & ~Exists(recent) & ~Exists(pending)
-
-
-def given_up_q(now: dt.datetime) -> Q:
-    return Q(status__in=GIVE_UP_STATUSES) | abandoned_q(now)
 
 
 def compliance_report(*, leads: QuerySet[Lead], now: dt.datetime) -> dict:
@@ -38,13 +24,13 @@ def compliance_report(*, leads: QuerySet[Lead], now: dt.datetime) -> dict:
     minimum = settings.MIN_ATTEMPTS_BEFORE_CLOSE
     given_up = leads.filter(given_up_q(now))
     abandoned = abandoned_q(now)
-    early = Q(attempt_count__lt=minimum)
+    early = too_few_attempts_q()
     per_rep = list(
         given_up.values("owner", "owner__first_name", "owner__last_name", "owner__username")
         .annotate(
             given_up=Count("pk"),
             early=Count("pk", filter=early),
-            early_closed=Count("pk", filter=early & Q(status__in=GIVE_UP_STATUSES)),
+            early_closed=Count("pk", filter=closed_early_q()),
             early_abandoned=Count("pk", filter=early & abandoned),
         )
         .order_by("-early", F("owner__first_name").asc(nulls_last=True), "owner__username")
@@ -52,7 +38,6 @@ def compliance_report(*, leads: QuerySet[Lead], now: dt.datetime) -> dict:
     for row in per_rep:
         name = f"{row['owner__first_name']} {row['owner__last_name']}".strip()
         row["name"] = name or row["owner__username"] or "Unassigned"
-        row["early_pct"] = round(100 * row["early"] / row["given_up"]) if row["given_up"] else None
     distribution = given_up.aggregate(
         total=Count("pk"),
         no_0=Count("pk", filter=Q(objection_count=0)),
@@ -88,8 +73,8 @@ def compliance_leads(*, leads: QuerySet[Lead], rep: User, now: dt.datetime) -> Q
     """Drill-down: one rep's given-up leads with fewer than the minimum attempts."""
     return (
         leads.filter(owner=rep)
-        .filter(given_up_q(now), attempt_count__lt=settings.MIN_ATTEMPTS_BEFORE_CLOSE)
-        .annotate(abandoned=Case(When(abandoned_q(now), then=Value(True)), default=Value(False)))
+        .filter(given_up_q(now) & too_few_attempts_q())
+        .annotate(abandoned=flag(abandoned_q(now)))
         .select_related("source")
         .order_by("-created_at", "-pk")
     )

@@ -2,15 +2,24 @@
 
 - A lead counts once per bucket: its first attempt's delay (or "Never"), its attempt count
   (5 and more together), each channel it was touched on, its source.
-- Wasted spend: the cost per lead of the source, summed over the leads never followed up
-  (see reports.selectors.conditions).
+- First response is the first attempt ("Never": never followed up); wasted spend is the cost
+  per lead of the source, summed over the leads never followed up. Both are
+  reports.selectors.vocabulary's terms: the "Never" bucket and the wasted leads are the same leads.
+- A rate rests on its bucket's leads: the rows carry them, the pages show "40% of 5".
 """
 
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
 
 from cadences.models import Channel, Touch
 from leads.models import Lead, LeadStatus
-from reports.selectors.conditions import FIVE_MINUTES, ONE_DAY, ONE_HOUR, never_followed_up_q, touched_q
+from reports.selectors.vocabulary import (
+    FIRST_ATTEMPT_FIELD,
+    FIVE_MINUTES,
+    ONE_DAY,
+    ONE_HOUR,
+    never_followed_up_q,
+    touch_q,
+)
 
 RESPONSE_BUCKETS = ["< 5 min", "< 1 hour", "< 1 day", "Later", "Never"]
 ATTEMPT_BUCKETS = ["0", "1", "2", "3", "4", "5+"]
@@ -36,11 +45,13 @@ def _conversion(rows, key: str, order: list) -> list:
 def converts_report(*, leads: QuerySet[Lead]) -> dict:
     """Conversion (won / leads) by first-response bucket, attempts, channel and source: 4 queries."""
     won = Count("pk", filter=Q(status=LeadStatus.WON))
+    never = never_followed_up_q()
+    first = FIRST_ATTEMPT_FIELD
     response_bucket = Case(
-        When(first_response_at__isnull=True, then=Value("Never")),
-        When(first_response_at__lt=F("created_at") + FIVE_MINUTES, then=Value("< 5 min")),
-        When(first_response_at__lt=F("created_at") + ONE_HOUR, then=Value("< 1 hour")),
-        When(first_response_at__lt=F("created_at") + ONE_DAY, then=Value("< 1 day")),
+        When(never, then=Value("Never")),
+        When(**{f"{first}__lt": F("created_at") + FIVE_MINUTES}, then=Value("< 5 min")),
+        When(**{f"{first}__lt": F("created_at") + ONE_HOUR}, then=Value("< 1 hour")),
+        When(**{f"{first}__lt": F("created_at") + ONE_DAY}, then=Value("< 1 day")),
         default=Value("Later"),
         output_field=CharField(),
     )
@@ -63,7 +74,7 @@ def converts_report(*, leads: QuerySet[Lead]) -> dict:
     channel_rows = {
         row["channel"]: row
         for row in Touch.objects.filter(lead__in=leads.values("pk"))
-        .filter(touched_q())
+        .filter(touch_q())
         .values("channel")
         .annotate(
             leads=Count("lead", distinct=True),
@@ -81,7 +92,6 @@ def converts_report(*, leads: QuerySet[Lead]) -> dict:
         for value in Channel.values
         if value in channel_rows and channel_rows[value]["leads"]
     ]
-    never = never_followed_up_q()
     by_source = list(
         leads.values("source", "source__name", "source__cost_per_lead")
         .annotate(
@@ -111,5 +121,6 @@ def converts_report(*, leads: QuerySet[Lead]) -> dict:
         "wasted": wasted,
         "won": won_total,
         "leads": sum(row["leads"] for row in by_source),
+        "never": sum(row["never"] for row in by_source),
         "cost_per_won": (spend / won_total) if spend and won_total else None,
     }

@@ -1,30 +1,27 @@
-"""Coverage: how many leads got 1, 2 and 5 attempts, and the open leads nobody ever followed up.
+"""Coverage: how many leads got 1, 2 and 5 attempts, and the leads nobody ever followed up.
 
-See reports.selectors.conditions for attempts, automated sends and "never followed up".
+Attempts, followed up and "reached only by automated messages" are reports.selectors.vocabulary's
+terms: the same "followed up" as Feedback Friday, What converts and Speed to lead.
 """
 
 from django.db.models import Count, Q, QuerySet
 
 from leads.models import Lead
-from reports.selectors.conditions import automated_send_exists, never_followed_up_q
+from reports.selectors.vocabulary import automated_only_q, followed_up_q, never_followed_up_q
 
 
 def coverage_report(*, leads: QuerySet[Lead]) -> dict:
-    """Shares of leads with at least 1, 2 and 5 attempts (1 query)."""
-    figures = leads.aggregate(
+    """Counts of leads with at least 1, 2 and 5 attempts, never followed up, automated only (1 query)."""
+    return leads.aggregate(
         total=Count("pk"),
-        ge1=Count("pk", filter=Q(attempt_count__gte=1)),
+        ge1=Count("pk", filter=followed_up_q()),  # = followed up: ge1 + never = total
         ge2=Count("pk", filter=Q(attempt_count__gte=2)),
         ge5=Count("pk", filter=Q(attempt_count__gte=5)),
-        automated_only=Count("pk", filter=Q(attempt_count=0) & automated_send_exists()),
         never=Count("pk", filter=never_followed_up_q()),
+        automated_only=Count("pk", filter=automated_only_q()),
     )
-    total = figures["total"]
-    for key in ("ge1", "ge2", "ge5", "automated_only", "never"):
-        figures[f"{key}_pct"] = round(100 * figures[key] / total, 1) if total else None
-    return figures
 
 
-def never_touched_open_leads(*, leads: QuerySet[Lead]) -> QuerySet[Lead]:
-    """Open leads with no attempt and no automated send, oldest first."""
+def never_followed_up_open_leads(*, leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    """Open leads with no attempt yet (whatever the system sent), oldest first."""
     return leads.open().filter(never_followed_up_q()).select_related("owner", "source").order_by("created_at", "pk")

@@ -3,28 +3,39 @@
 - Week: see reports.selectors.period (Monday to Monday, org timezone, DST weeks 167 or 169 hours).
 - Owned that week: leads the rep owns now that were open at some point of the week (arrived
   before its end, not closed before its start). Ownership history is not replayed.
-- Left behind: a lead open during the week with no touch that week (no attempt, no automated send).
-- Closed early: closed lost/unqualified with fewer than settings.MIN_ATTEMPTS_BEFORE_CLOSE attempts
-  (the per-rep totals count those closed that week).
-- Median response: of the leads that arrived that week, from arrival to the first attempt
-  (see reports.selectors.percentiles).
+- Every other term (attempt, automated touch, followed up x of n, left behind, closed early,
+  five-attempts compliance, first attempt) is reports.selectors.vocabulary's, for the week.
+- Median first attempt: of the leads that arrived that week, from arrival to the first attempt
+  (see reports.selectors.percentiles), with the number of leads it rests on.
 """
 
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.db.models import Count, Exists, Q, QuerySet, Subquery
+from django.db.models import Count, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Team, User
-from cadences.models import Channel, Outcome, Touch, TouchStatus
-from leads.models import GIVE_UP_STATUSES, Lead, LeadStatus
-from reports.selectors.conditions import attempt_q, automated_q, since_arrival, touched_q, touches_of_lead
+from cadences.models import OPEN_TOUCH_STATUSES, Channel, Outcome, Touch, TouchStatus
+from leads.models import Lead, LeadStatus
 from reports.selectors.percentiles import percentile
 from reports.selectors.period import week_bounds, week_start_for
 from reports.selectors.scope import chosen_filter, people_in_scope, report_scope
+from reports.selectors.vocabulary import (
+    FIRST_ATTEMPT_FIELD,
+    attempt_q,
+    automated_touch_q,
+    closed_early_q,
+    flag,
+    follow_up_counts,
+    followed_up_q,
+    left_behind_q,
+    since_arrival,
+    to_follow_up_q,
+    touch_q,
+    touches_of_lead,
+)
 
 
 @dataclass
@@ -39,6 +50,19 @@ class FridayReport:
 
 
 FRIDAY_LEAD_ORDER = ("owner__first_name", "owner__username", "owner_id", "-created_at", "-pk")
+# A rep line's figures: from the leads, from the week's touches; both add up to the totals.
+LEAD_FIGURES = (
+    "owned",
+    "received",
+    "received_followed_up",
+    "to_follow_up",
+    "followed_up",
+    "left_behind",
+    "given_up",
+    "closed_early",
+    "wins",
+)
+TOUCH_FIGURES = ("attempts", "automated", "appointments", "touches_total")
 
 
 def open_during_q(start: dt.datetime, end: dt.datetime) -> Q:
@@ -64,14 +88,18 @@ def friday_rows(*, ids: list[int], start: dt.datetime, end: dt.datetime, now: dt
 
 
 def friday_leads(*, leads: QuerySet[Lead], start: dt.datetime, end: dt.datetime, now: dt.datetime) -> QuerySet:
-    """Every lead owned during the week, one row each, with its week's figures (one query)."""
+    """Every lead owned during the week, one row each, with its week's figures and flags (one query).
+
+    The flags (left_behind, closed_early, to_follow_up, followed_up) are the vocabulary's
+    conditions for the week, computed by the database: the rows, the totals and the CSV agree.
+    """
     as_of = min(now, end)
     done_before_end = touches_of_lead().filter(
         automated=False, status=TouchStatus.DONE, completed_at__isnull=False, completed_at__lt=end
     )
-    scheduled = touches_of_lead().filter(status=TouchStatus.SCHEDULED).order_by("due_at", "pk")
+    next_open = touches_of_lead().filter(status__in=OPEN_TOUCH_STATUSES).order_by("due_at", "pk")
     channel_counts = {
-        f"ch_{value}": Count("touches", filter=touched_q("touches__", start=start, end=end, channel=value))
+        f"ch_{value}": Count("touches", filter=touch_q("touches__", start=start, end=end, channel=value))
         for value in Channel.values
     }
     return (
@@ -79,15 +107,20 @@ def friday_leads(*, leads: QuerySet[Lead], start: dt.datetime, end: dt.datetime,
         .select_related("owner", "source")
         .annotate(
             attempts_week=Count("touches", filter=attempt_q("touches__", start=start, end=end)),
-            automated_week=Count("touches", filter=automated_q("touches__", start=start, end=end)),
+            automated_week=Count("touches", filter=automated_touch_q("touches__", start=start, end=end)),
             overdue_tasks=Count(
                 "touches",
                 filter=Q(touches__automated=False, touches__status=TouchStatus.SCHEDULED, touches__due_at__lt=as_of),
             ),
             last_outcome=Subquery(done_before_end.order_by("-completed_at", "-pk").values("outcome")[:1]),
             last_outcome_at=Subquery(done_before_end.order_by("-completed_at", "-pk").values("completed_at")[:1]),
-            next_touch_at=Subquery(scheduled.values("due_at")[:1]),
-            next_touch_channel=Subquery(scheduled.values("channel")[:1]),
+            next_touch_at=Subquery(next_open.values("due_at")[:1]),
+            next_touch_channel=Subquery(next_open.values("channel")[:1]),
+            next_touch_status=Subquery(next_open.values("status")[:1]),
+            left_behind=flag(left_behind_q(start=start, end=end)),
+            closed_early=flag(closed_early_q(start=start, end=end)),
+            to_follow_up=flag(to_follow_up_q(start=start, end=end)),
+            followed_up=flag(followed_up_q(start=start, end=end)),
             **channel_counts,
         )
         .order_by(*FRIDAY_LEAD_ORDER)
@@ -95,110 +128,120 @@ def friday_leads(*, leads: QuerySet[Lead], start: dt.datetime, end: dt.datetime,
 
 
 def friday_decorate(rows) -> list:
-    """Flags and labels for rows already fetched (a page, the CSV, the email): no queries."""
+    """Labels for rows already fetched (a page, the CSV, the email): no queries, no figures."""
     labels = dict(Channel.choices)
     outcomes = dict(Outcome.choices)
-    minimum = settings.MIN_ATTEMPTS_BEFORE_CLOSE
+    statuses = dict(TouchStatus.choices)
     rows = list(rows)
     for lead in rows:
         lead.channels_week = [labels[value] for value in Channel.values if getattr(lead, f"ch_{value}", 0)]
-        lead.left_behind = lead.attempts_week == 0 and lead.automated_week == 0
-        lead.closed_early = lead.status in GIVE_UP_STATUSES and lead.attempt_count < minimum
         lead.last_outcome_label = outcomes.get(lead.last_outcome or "", "")
         lead.next_touch_channel_label = labels.get(lead.next_touch_channel or "", "")
+        waiting = lead.next_touch_status and lead.next_touch_status != TouchStatus.SCHEDULED
+        lead.next_touch_status_label = statuses[lead.next_touch_status] if waiting else ""
     return rows
 
 
-def friday_report(
-    *, user: User, week_start: dt.date, team: Team | None = None, rep: User | None = None, now=None
-) -> FridayReport:
-    """Per-rep totals for the week (4 queries) and the lazy per-lead rows (paginate or iterate them)."""
-    now = now or timezone.now()
-    start, end = week_bounds(week_start)
-    team, rep = chosen_filter(user=user, team=team, rep=rep)
-    scope = report_scope(user=user, team=team, rep=rep)
-    owned = _owned_during(scope, start, end)
-    received_q = Q(created_at__gte=start, created_at__lt=end)
-    week_touch = touches_of_lead().filter(touched_q(start=start, end=end))
-    minimum = settings.MIN_ATTEMPTS_BEFORE_CLOSE
+def friday_flagged(report: "FridayReport", *, now: dt.datetime, limit: int) -> dict:
+    """The week's left-behind and closed-early leads, at most `limit` of each (two queries)."""
+    rows = friday_leads(leads=report.scope, start=report.start, end=report.end, now=now)
+    return {
+        "left_behind": friday_decorate(rows.filter(left_behind=True)[:limit]),
+        "closed_early": friday_decorate(rows.filter(closed_early=True)[:limit]),
+    }
 
+
+def _rep_figures(owned: QuerySet[Lead], start: dt.datetime, end: dt.datetime) -> tuple[dict, dict, dict]:
+    """Per owner: the vocabulary's counts and wins (1 query), touches (1) and first-attempt delays (1)."""
     by_owner = {
         row["owner"]: row
-        for row in owned.values("owner").annotate(
+        for row in owned.values("owner")
+        .annotate(
             owned=Count("pk"),
-            received=Count("pk", filter=received_q),
-            followed_up=Count("pk", filter=received_q & Q(first_response_at__isnull=False)),
-            left_behind=Count("pk", filter=~Exists(week_touch)),
             wins=Count("pk", filter=Q(status=LeadStatus.WON, closed_at__gte=start, closed_at__lt=end)),
-            closed_early=Count(
-                "pk",
-                filter=Q(
-                    status__in=GIVE_UP_STATUSES,
-                    closed_at__gte=start,
-                    closed_at__lt=end,
-                    attempt_count__lt=minimum,
-                ),
-            ),
+            **follow_up_counts(start=start, end=end),
         )
+        .order_by()
     }
-    touches = defaultdict(lambda: {"channels": {}, "appointments": 0, "touches": 0})
+    touches = defaultdict(lambda: {"channels": {}, **dict.fromkeys(TOUCH_FIGURES, 0)})
     for row in (
         Touch.objects.filter(lead__in=owned.values("pk"))
-        .filter(touched_q(start=start, end=end))
+        .filter(touch_q(start=start, end=end))
         .values("lead__owner", "channel")
-        .annotate(n=Count("pk"), appointments=Count("pk", filter=Q(outcome=Outcome.APPOINTMENT)))
+        .annotate(
+            # "n_" names: an annotation named like a field ("automated") would shadow it in the next filter.
+            n_touches_total=Count("pk"),
+            n_attempts=Count("pk", filter=attempt_q()),
+            n_automated=Count("pk", filter=automated_touch_q()),
+            n_appointments=Count("pk", filter=attempt_q() & Q(outcome=Outcome.APPOINTMENT)),
+        )
         .order_by()
     ):
         bucket = touches[row["lead__owner"]]
-        bucket["channels"][row["channel"]] = row["n"]
-        bucket["appointments"] += row["appointments"]
-        bucket["touches"] += row["n"]
+        bucket["channels"][row["channel"]] = row["n_touches_total"]
+        for key in TOUCH_FIGURES:
+            bucket[key] += row[f"n_{key}"]
     durations = defaultdict(list)
     for owner_id, duration in (
-        owned.filter(received_q, first_response_at__isnull=False)
-        .annotate(response=since_arrival("first_response_at"))
+        owned.filter(created_at__gte=start, created_at__lt=end, **{f"{FIRST_ATTEMPT_FIELD}__isnull": False})
+        .annotate(response=since_arrival(FIRST_ATTEMPT_FIELD))
         .order_by("owner_id", "response")
         .values_list("owner_id", "response")
     ):
         durations[owner_id].append(duration)
+    return by_owner, touches, durations
 
+
+def _share(part: int, whole: int) -> int | None:
+    return round(100 * part / whole) if whole else None
+
+
+def friday_rep_lines(
+    *, user: User, start: dt.datetime, end: dt.datetime, team: Team | None = None, rep: User | None = None
+) -> tuple[list, dict]:
+    """One line per rep of the scope for [start, end), and the totals (4 queries)."""
+    team, rep = chosen_filter(user=user, team=team, rep=rep)
+    owned = _owned_during(report_scope(user=user, team=team, rep=rep), start, end)
+    by_owner, touches, durations = _rep_figures(owned, start, end)
     labels = dict(Channel.choices)
     reps = []
     for person in people_in_scope(user=user, leads=owned, team=team, rep=rep):
         figures = by_owner.get(person.pk, {})
         touch_figures = touches[person.pk]
-        received = figures.get("received", 0)
-        person.owned = figures.get("owned", 0)
-        person.received = received
-        person.followed_up = figures.get("followed_up", 0)
-        person.followed_up_pct = round(100 * person.followed_up / received) if received else None
-        person.left_behind = figures.get("left_behind", 0)
-        person.wins = figures.get("wins", 0)
-        person.closed_early = figures.get("closed_early", 0)
+        for key in LEAD_FIGURES:
+            setattr(person, key, figures.get(key, 0))
+        for key in TOUCH_FIGURES:
+            setattr(person, key, touch_figures[key])
+        person.followed_up_pct = _share(person.followed_up, person.to_follow_up)
+        person.compliant = person.given_up - person.closed_early
+        person.compliance_pct = _share(person.compliant, person.given_up)
         person.median_response = percentile(durations.get(person.pk, []), 0.5)
-        person.appointments = touch_figures["appointments"]
-        person.touches_total = touch_figures["touches"]
+        person.median_response_n = len(durations.get(person.pk, []))
         person.touches_by_channel = [
             (labels[value], touch_figures["channels"].get(value, 0))
             for value in Channel.values
             if touch_figures["channels"].get(value)
         ]
         reps.append(person)
+    totals = {key: sum(getattr(p, key) for p in reps) for key in LEAD_FIGURES + TOUCH_FIGURES}
     all_durations = sorted(d for values in durations.values() for d in values)
-    received_total = sum(p.received for p in reps)
-    followed_total = sum(p.followed_up for p in reps)
-    totals = {
-        "owned": sum(p.owned for p in reps),
-        "received": received_total,
-        "followed_up": followed_total,
-        "followed_up_pct": round(100 * followed_total / received_total) if received_total else None,
-        "left_behind": sum(p.left_behind for p in reps),
-        "wins": sum(p.wins for p in reps),
-        "appointments": sum(p.appointments for p in reps),
-        "closed_early": sum(p.closed_early for p in reps),
-        "touches": sum(p.touches_total for p in reps),
-        "median_response": percentile(all_durations, 0.5),
-    }
+    totals["followed_up_pct"] = _share(totals["followed_up"], totals["to_follow_up"])
+    totals["compliant"] = totals["given_up"] - totals["closed_early"]
+    totals["compliance_pct"] = _share(totals["compliant"], totals["given_up"])
+    totals["median_response"] = percentile(all_durations, 0.5)
+    totals["median_response_n"] = len(all_durations)
+    return reps, totals
+
+
+def friday_report(
+    *, user: User, week_start: dt.date, team: Team | None = None, rep: User | None = None, now=None
+) -> FridayReport:
+    """Per-rep lines and totals for the week (4 queries) and the lazy per-lead rows (paginate or iterate them)."""
+    now = now or timezone.now()
+    start, end = week_bounds(week_start)
+    reps, totals = friday_rep_lines(user=user, start=start, end=end, team=team, rep=rep)
+    team, rep = chosen_filter(user=user, team=team, rep=rep)
+    scope = report_scope(user=user, team=team, rep=rep)
     return FridayReport(
         week_start=week_start_for(week_start),
         start=start,

@@ -3,7 +3,8 @@
 - Week: Monday 00:00 to the next Monday 00:00 in the organisation's timezone (settings.TIME_ZONE),
   converted to UTC for the queries, so a week across a DST change lasts 167 or 169 hours.
 - Date range (compliance, speed, coverage, converts): the leads that arrived from the first
-  day's local midnight to the local midnight after the last day; either end may be open.
+  day's local midnight to the local midnight after the last day; either end may be open. The
+  pages fill an open end in: from the first lead's arrival day (``arrival_days``), to today.
 - A report covers days from FIRST_REPORT_DAY to LAST_REPORT_DAY: far enough inside date.min and
   date.max that a week's neighbours, the day after a range and a local midnight in UTC stay
   representable. The filter form refuses other days; these functions raise ValueError for them.
@@ -13,7 +14,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
 from leads.models import Lead
@@ -77,3 +78,16 @@ def leads_arrived_between(leads: QuerySet[Lead], start: dt.datetime | None, end:
     if end is not None:
         leads = leads.filter(created_at__lt=end)
     return leads
+
+
+def arrival_days(leads: QuerySet[Lead]) -> tuple[dt.date | None, dt.date | None]:
+    """The org-timezone days the first and the last of `leads` arrived (one query); None, None for none."""
+    bounds = leads.aggregate(first=Min("created_at"), last=Max("created_at"))
+    tz = org_tz()
+    return tuple(
+        _clamp(timezone.localtime(bounds[key], tz).date()) if bounds[key] else None for key in ("first", "last")
+    )
+
+
+def _clamp(day: dt.date) -> dt.date:
+    return min(max(day, FIRST_REPORT_DAY), LAST_REPORT_DAY)

@@ -1,52 +1,42 @@
 """Speed to lead: how soon after arrival a lead got its first automated send and its first human call.
 
-- Shares within 5 minutes and 1 hour count the first attempt (``Lead.first_response_at``) and,
-  for "any", the first automated send too (see reports.selectors.conditions).
-- Medians and p90 of the first automated send and the first call (an attempt on the call
-  channel), by week, rep and source (see reports.selectors.percentiles).
+- First response is reported separately, as reports.selectors.vocabulary defines it: the first
+  automated touch, the first attempt (any channel) and the first call. Shares within 5 minutes
+  and 1 hour count the first attempt and, for "any", the first automated touch too; "followed
+  up" is the vocabulary's (at least one attempt), as on every other report.
+- Medians and p90 of the first automated touch and the first call, by week, rep and source
+  (see reports.selectors.percentiles), each with the number of leads it rests on (``n``).
 - The range defaults to the last DEFAULT_SPEED_WEEKS weeks of arrivals.
 """
 
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Count, F, Q, QuerySet, Subquery
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from cadences.models import Channel
 from leads.models import Lead
-from reports.selectors.conditions import (
-    FIVE_MINUTES,
-    ONE_HOUR,
-    attempt_q,
-    automated_q,
-    since_arrival,
-    touches_of_lead,
-)
 from reports.selectors.percentiles import median_and_p90
 from reports.selectors.period import org_tz
+from reports.selectors.vocabulary import (
+    FIRST_ATTEMPT_FIELD,
+    FIVE_MINUTES,
+    ONE_HOUR,
+    automated_only_q,
+    first_automated_touch_at,
+    first_call_at,
+    followed_up_q,
+    since_arrival,
+)
 
 INDUSTRY_AVERAGE_RESPONSE_HOURS = 44
 DEFAULT_SPEED_WEEKS = 12
 
 
-def _first_auto_subquery():
-    return Subquery(touches_of_lead().filter(automated_q()).order_by("sent_at").values("sent_at")[:1])
-
-
-def _first_call_subquery():
-    return Subquery(
-        touches_of_lead().filter(attempt_q(channel=Channel.CALL)).order_by("completed_at").values("completed_at")[:1]
-    )
-
-
 def with_first_touches(leads: QuerySet[Lead]) -> QuerySet[Lead]:
-    """Annotate first_auto_at (first automated send) and first_call_at (first human call)."""
-    return leads.annotate(
-        first_auto_at=_first_auto_subquery(),
-        first_call_at=_first_call_subquery(),
-    )
+    """Annotate first_auto_at (first automated touch) and first_call_at (first call)."""
+    return leads.annotate(first_auto_at=first_automated_touch_at(), first_call_at=first_call_at())
 
 
 def _within(field: str, delta: dt.timedelta) -> Q:
@@ -54,18 +44,16 @@ def _within(field: str, delta: dt.timedelta) -> Q:
 
 
 def _speed_counts() -> dict:
-    first_any = Q(first_response_at__isnull=False) | Q(first_auto_at__isnull=False)
+    first = FIRST_ATTEMPT_FIELD
     return {
         "leads": Count("pk"),
         "auto_touched": Count("pk", filter=Q(first_auto_at__isnull=False)),
-        "human_touched": Count("pk", filter=Q(first_response_at__isnull=False)),
-        "any_touched": Count("pk", filter=first_any),
-        "human_5m": Count("pk", filter=_within("first_response_at", FIVE_MINUTES)),
-        "human_1h": Count("pk", filter=_within("first_response_at", ONE_HOUR)),
-        "any_5m": Count(
-            "pk", filter=_within("first_response_at", FIVE_MINUTES) | _within("first_auto_at", FIVE_MINUTES)
-        ),
-        "any_1h": Count("pk", filter=_within("first_response_at", ONE_HOUR) | _within("first_auto_at", ONE_HOUR)),
+        "followed_up": Count("pk", filter=followed_up_q()),
+        "automated_only": Count("pk", filter=automated_only_q(first_automated_field="first_auto_at")),
+        "human_5m": Count("pk", filter=_within(first, FIVE_MINUTES)),
+        "human_1h": Count("pk", filter=_within(first, ONE_HOUR)),
+        "any_5m": Count("pk", filter=_within(first, FIVE_MINUTES) | _within("first_auto_at", FIVE_MINUTES)),
+        "any_1h": Count("pk", filter=_within(first, ONE_HOUR) | _within("first_auto_at", ONE_HOUR)),
     }
 
 

@@ -87,7 +87,7 @@ def test_compliance_drill_down_and_scoping(client_for, manager, rep, other_rep, 
         assert 'id="giveup-chart-data"' in html and "44%" in html
 
 
-def test_coverage_shares_and_never_touched_list(client_for, rep, teammate, manager):
+def test_coverage_counts_and_never_followed_up_list(client_for, rep, teammate, manager):
     untouched = make_lead(rep, "2026-06-01 09:00", status=LeadStatus.NEW)
     auto_only = make_lead(rep, "2026-06-01 10:00", status=LeadStatus.NEW)
     automated(auto_only, "2026-06-01 10:00:05")
@@ -100,13 +100,16 @@ def test_coverage_shares_and_never_touched_list(client_for, rep, teammate, manag
     report = response.context["report"]
     assert report["total"] == 6
     assert (report["ge1"], report["ge2"], report["ge5"]) == (3, 2, 1)
-    assert report["ge1_pct"] == 50.0 and report["ge5_pct"] == pytest.approx(16.7)
-    assert (report["automated_only"], report["never"]) == (1, 2)
+    # Never followed up: no attempt, whatever the auto-responder sent (the same leads as Converts' "Never").
+    assert (report["never"], report["automated_only"]) == (3, 1)
+    assert report["ge1"] + report["never"] == report["total"]
+    html = response.content.decode()
+    assert "50% of 6" in html and "17% of 6" in html
     ids = [lead.pk for lead in response.context["page"].object_list]
-    assert ids == [untouched.pk]  # open only; the auto-responded and the closed one are not listed
+    assert ids == [untouched.pk, auto_only.pk]  # open only, oldest first; the closed one is not listed
     assert closed_untouched.pk not in ids and bobs.pk not in ids
     ids = [lead.pk for lead in client_for(manager).get("/reports/coverage/").context["page"].object_list]
-    assert ids == [untouched.pk, bobs.pk] or set(ids) == {untouched.pk, bobs.pk}
+    assert set(ids) == {untouched.pk, auto_only.pk, bobs.pk}
 
 
 def test_converts_cost_per_won_and_wasted_spend(client_for, rep, manager, other_rep):
@@ -126,7 +129,7 @@ def test_converts_cost_per_won_and_wasted_spend(client_for, rep, manager, other_
     make_lead(rep, "2026-06-01 10:00", source=paid, status=LeadStatus.NEW)  # never followed up
     make_lead(rep, "2026-06-01 11:00", source=paid, status=LeadStatus.NEW)  # never followed up
     auto_only = make_lead(rep, "2026-06-01 12:00", source=paid, status=LeadStatus.NEW)
-    automated(auto_only, "2026-06-01 12:00:10")  # followed up by the system: not wasted
+    automated(auto_only, "2026-06-01 12:00:10")  # only the system wrote: never followed up, wasted too
     for hour, minutes in ((13, 45), (14, 300)):
         lead = make_lead(
             rep,
@@ -146,11 +149,11 @@ def test_converts_cost_per_won_and_wasted_spend(client_for, rep, manager, other_
     assert set(sources) == {"Paid ads", "Expo"}
     assert (sources["Paid ads"]["spend"], sources["Paid ads"]["won"]) == (Decimal("40.00"), 1)
     assert sources["Paid ads"]["cost_per_won"] == Decimal("40.00")
-    assert (sources["Paid ads"]["never"], sources["Paid ads"]["wasted"]) == (2, Decimal("20.00"))
+    assert (sources["Paid ads"]["never"], sources["Paid ads"]["wasted"]) == (3, Decimal("30.00"))
     assert sources["Expo"]["cost_per_won"] == Decimal("25.00") and sources["Expo"]["wasted"] is None
     assert report["spend"] == Decimal("90.00") and report["won"] == 3
     assert report["cost_per_won"] == Decimal("30.00")
-    assert report["wasted"] == Decimal("20.00")
+    assert report["wasted"] == Decimal("30.00") and report["never"] == 3
     buckets = {row["label"]: (row["leads"], row["won"]) for row in report["by_response"]}
     assert buckets == {"< 5 min": (1, 1), "< 1 hour": (1, 1), "< 1 day": (1, 1), "Later": (0, 0), "Never": (3, 0)}
     attempts = {row["label"]: (row["leads"], row["won"], row["rate"]) for row in report["by_attempts"]}

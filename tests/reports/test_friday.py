@@ -70,13 +70,17 @@ def test_rep_totals_match_hand_computed_figures(rep, manager, week_data):
     alice = next(p for p in report.reps if p.pk == rep.pk)
     assert alice.owned == 5
     assert alice.received == 4  # L1, L2, L4, L5
-    assert alice.followed_up == 3  # not L2: the auto-responder is not a follow-up
+    # To follow up: the four received, and the left-behind ones (L2, already received); L3 has a task.
+    assert (alice.to_follow_up, alice.followed_up) == (4, 3)  # not L2: the auto-responder is not a follow-up
+    assert alice.received_followed_up == 3
     assert alice.followed_up_pct == 75
     assert alice.median_response == dt.timedelta(minutes=30)  # 10 min, 60 min, 30 min
-    assert alice.left_behind == 1  # L3
+    assert alice.median_response_n == 3
+    assert alice.left_behind == 1  # L2: new, only automated messages, nothing scheduled
     assert alice.wins == 1
     assert alice.appointments == 1
-    assert alice.closed_early == 1
+    assert (alice.given_up, alice.closed_early, alice.compliant, alice.compliance_pct) == (1, 1, 0, 0)
+    assert (alice.attempts, alice.automated) == (4, 2)
     assert dict(alice.touches_by_channel) == {"Call": 4, "Email": 1, "SMS": 1}
     assert alice.touches_total == 6
 
@@ -90,14 +94,15 @@ def test_lead_rows_attempts_channels_flags(rep, week_data):
     assert (l1.attempts_week, l1.automated_week, l1.attempt_count) == (2, 1, 2)
     assert l1.channels_week == ["Call", "Email"]
     assert l1.last_outcome == Outcome.VOICEMAIL and l1.last_outcome_at == at("2026-06-03 10:00")
-    assert not l1.left_behind
+    assert not l1.left_behind and l1.followed_up and l1.to_follow_up
     l2 = rows[week_data["l2"].pk]
-    # Touched only by the auto-responder: an automated touch, not an attempt, not left behind.
+    # Touched only by the auto-responder: an automated touch, not an attempt, so left behind.
     assert (l2.attempts_week, l2.automated_week, l2.attempt_count) == (0, 1, 0)
-    assert not l2.left_behind
+    assert l2.left_behind and l2.to_follow_up and not l2.followed_up
     assert l2.channels_week == ["SMS"]
     l3 = rows[week_data["l3"].pk]
-    assert l3.left_behind and l3.overdue_tasks == 1
+    # No attempt this week, but a call task is scheduled (overdue): not left behind, flagged overdue.
+    assert not l3.left_behind and l3.overdue_tasks == 1 and not l3.to_follow_up
     assert l3.next_touch_at == at("2026-06-04 09:00") and l3.next_touch_channel == Channel.CALL
     assert rows[week_data["l4"].pk].closed_early
     assert not rows[week_data["l5"].pk].closed_early
@@ -172,9 +177,10 @@ def test_csv_same_scope_and_no_other_team_leads(client_for, manager, rep, other_
     names = {row["Lead"].split()[0] for row in rows}
     assert {"Lena", "Otto", "Lefty", "Quinn", "Winnie", "Bobsclient"} == names
     lefty = next(row for row in rows if row["Lead"].startswith("Lefty"))
-    assert lefty["Left behind"] == "yes"
+    assert (lefty["Left behind"], lefty["Overdue tasks"]) == ("", "1")
     otto = next(row for row in rows if row["Lead"].startswith("Otto"))
-    assert (otto["Attempts this week"], otto["Automated sends this week"], otto["Left behind"]) == ("0", "1", "")
+    assert (otto["Attempts this week"], otto["Automated sends this week"], otto["Left behind"]) == ("0", "1", "yes")
+    assert (otto["To follow up"], otto["Followed up this week"]) == ("yes", "")
     rows = _csv(client_for(rep).get("/reports/friday.csv", {"week": "2026-06-01", "rep": week_data["bob"].owner_id}))
     assert "Bobsclient" not in {row["Lead"].split()[0] for row in rows}
     rows = _csv(client_for(other_manager).get("/reports/friday.csv", {"week": "2026-06-01"}))

@@ -105,10 +105,10 @@ def test_auto_responder_only_lead_is_an_automated_first_touch_not_human(rep):
     report = speed_report(leads=report_scope(user=rep))
     overall = report["overall"]
     assert overall["auto"]["median"] == dt.timedelta(seconds=10)
-    assert overall["call"]["n"] == 0 and overall["human_touched"] == 0
+    assert overall["call"]["n"] == 0 and overall["followed_up"] == 0 and overall["automated_only"] == 1
     assert (overall["human_5m"], overall["any_5m"]) == (0, 1)
     coverage = coverage_report(leads=report_scope(user=rep))
-    assert (coverage["ge1"], coverage["automated_only"], coverage["never"]) == (0, 1, 0)
+    assert (coverage["ge1"], coverage["automated_only"], coverage["never"]) == (0, 1, 1)
 
 
 def test_speed_page_defaults_to_twelve_weeks(client_for, rep, speed_data):
