@@ -70,7 +70,8 @@ def demo_facts(env: dict) -> dict:
     from leads.models import Lead
 
     # An open lead with history and steps still to come says more than a closed one.
-    lead = Lead.objects.open().filter(owner__username=REP).order_by("-attempt_count", "pk").first()
+    running = Lead.objects.open().filter(owner__username=REP, enrollments__state="active")
+    lead = running.order_by("-attempt_count", "pk").first() or Lead.objects.filter(owner__username=REP).first()
     try:
         reverse("today:appointment_new", args=[0])
         appointments = True

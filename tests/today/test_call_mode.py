@@ -134,6 +134,7 @@ def test_page_shows_the_first_call_with_phone_script_why_and_history(client_for,
     for label in ("Connected", "Left voicemail", "No answer", "Wrong number", "Not interested", "Appointment set"):
         assert f">{label}</button>" in body
     assert "Skip for now" in body
+    assert "{#" not in body and "{{" not in body, "no template text leaks into the card"
 
 
 def test_logging_an_outcome_loads_the_next_call_in_place(client_for, rep, make_task):
