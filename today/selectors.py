@@ -329,7 +329,8 @@ def team_day_counts(*, user: User, now: dt.datetime | None = None) -> list[User]
         .select_related("team")
         .annotate(
             due_today=Count("touches", filter=open_q & Q(touches__due_at__gte=now, touches__due_at__lt=end)),
-            overdue=Count("touches", filter=open_q & Q(touches__due_at__lt=now)),
+            # Late as on Today: past the grace (instant calls' shorter target is a row-level detail).
+            overdue=Count("touches", filter=open_q & Q(touches__due_at__lt=now - timing.overdue_grace())),
             done_today=Count("touches", filter=Q(touches__status=TouchStatus.DONE, touches__completed_at__gte=start)),
         )
         .order_by("team__name", "first_name", "username")
