@@ -124,3 +124,9 @@ def test_constant_queries(client_for, django_assert_num_queries, request, who, r
         assert len(bodies(client.get(URL))) == 20
     # session, user, unread notifications, count, page
     assert len(one_row.captured_queries) <= 5
+
+
+def test_numbers_show_in_national_format_with_a_tel_link(client_for, rep):
+    outbox_sms(factories.LeadFactory(owner=rep, phone="+14152498831"))
+    html = client_for(rep).get(URL).content.decode()
+    assert '<a href="tel:+14152498831">(415) 249-8831</a>' in html and ">+14152498831<" not in html
