@@ -231,7 +231,7 @@ def appointment_book(
 
 
 def _locked_scheduled(appointment: Appointment, *, doing: str) -> Appointment:
-    locked = Appointment.objects.select_for_update().select_related("lead", "rep").get(pk=appointment.pk)
+    locked = Appointment.objects.select_for_update(of=("self",)).select_related("lead", "rep").get(pk=appointment.pk)
     if locked.status != Appointment.Status.SCHEDULED:
         raise ValidationError(f"This appointment is {locked.get_status_display().lower()}: it cannot be {doing}.")
     return locked
