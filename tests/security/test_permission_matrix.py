@@ -179,6 +179,8 @@ EXPECTATIONS: dict[str, Case] = {
     "reports:speed": Case(LOGGED_IN),
     "reports:coverage": Case(LOGGED_IN),
     "reports:converts": Case(LOGGED_IN),
+    # One's own weekly summary email (on/off): every signed-in user, for themselves only
+    "reports:weekly_email": Case(LOGGED_IN),
 }
 
 
