@@ -103,16 +103,35 @@ class TodayList:
     counters: dict = field(default_factory=dict)
 
 
-def rows_for(*, rep: User, end: dt.datetime) -> QuerySet[Touch]:
-    """One row per lead: each lead's most urgent open task of `rep` due before `end`, urgent first
-    then by due time. Filter it further (a lead) or slice it; it stays one query."""
-    tasks = annotate_rows(Touch.objects.filter(open_tasks_q(), assigned_to=rep, due_at__lt=end))
+def ranked_tasks(
+    *, rep: User, end: dt.datetime, lead_id: int | None = None, with_timing: bool = False
+) -> QuerySet[Touch]:
+    """Each lead's most urgent open task of `rep` due before `end`: a window function ranks a lead's
+    tasks, instant first, then by due time, then the oldest. Over all of the rep's tasks it computes
+    only what the ranking needs (and, `with_timing`, when each turns late, for the counters); the
+    rows' subqueries run on the page's rows only (rows_for)."""
+    tasks = Touch.objects.filter(open_tasks_q(), assigned_to=rep, due_at__lt=end)
+    if lead_id is not None:
+        tasks = tasks.filter(lead_id=lead_id)
+    tasks = annotate_timing(tasks) if with_timing else tasks.annotate(is_instant=_instant())
     ranked = tasks.annotate(
         lead_rank=Window(
             RowNumber(), partition_by=[F("lead_id")], order_by=[F("is_instant").desc(), F("due_at"), F("id")]
         )
     )
-    return ranked.filter(lead_rank=1).order_by("-is_instant", "due_at", "id")
+    return ranked.filter(lead_rank=1)
+
+
+ROW_ORDER = ("-is_instant", "due_at", "id")
+
+
+def rows_for(*, rep: User, end: dt.datetime, lead_id: int | None = None, limit: int | None = None) -> QuerySet[Touch]:
+    """One row per lead (ranked_tasks), the first `limit` of them, annotated for display: urgent
+    first, then by due time. One query: the page's rows are picked inside it before they are joined."""
+    best = ranked_tasks(rep=rep, end=end, lead_id=lead_id).order_by(*ROW_ORDER).values("pk")
+    if limit is not None:
+        best = best[:limit]
+    return annotate_rows(Touch.objects.filter(pk__in=best)).order_by(*ROW_ORDER)
 
 
 def tasks_for_today(*, rep: User, now: dt.datetime | None = None, limit: int = DEFAULT_LIMIT) -> TodayList:
@@ -121,42 +140,45 @@ def tasks_for_today(*, rep: User, now: dt.datetime | None = None, limit: int = D
     now = now or timezone.now()
     _, end = day_bounds(rep, now)
     limit = max(1, min(limit, MAX_LIMIT))
-    touches = list(rows_for(rep=rep, end=end)[: limit + 1])
+    touches = list(rows_for(rep=rep, end=end, limit=limit + 1))
     has_more = len(touches) > limit
     touches = touches[:limit]
     decorate_rows(touches, now=now)
     return TodayList(rep=rep, rows=touches, has_more=has_more, limit=limit)
 
 
+def _instant() -> Case:
+    return Case(When(instant_q(), then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
+def annotate_timing(touches: QuerySet[Touch]) -> QuerySet[Touch]:
+    """Whether a task is instant, since when an instant one waits, and `late_at`, the moment it
+    turns late (today.timing): columns of the touch and its step and lead, no subquery."""
+    since = Case(When(day0_instant_q(), then=F("lead__created_at")), default=F("due_at"), output_field=DateTimeField())
+    return touches.annotate(is_instant=_instant(), waiting_since=since).annotate(
+        late_at=Case(
+            When(is_instant=True, then=_plus(F("waiting_since"), timing.instant_target())),
+            default=_plus(F("due_at"), timing.overdue_grace()),
+            output_field=DateTimeField(),
+        )
+    )
+
+
 def annotate_rows(touches: QuerySet[Touch]) -> QuerySet[Touch]:
-    """What a row shows besides the touch: its lead's last outcome and next touch, whether it is
-    instant, and `late_at`, the moment it turns late (today.timing)."""
+    """What a row shows besides the touch: its timing (annotate_timing), its lead's last outcome and
+    its lead's next touch."""
     last_done = Touch.objects.filter(lead=OuterRef("lead_id"), status=TouchStatus.DONE).order_by("-completed_at", "-id")
     following = (
         Touch.objects.filter(lead=OuterRef("lead_id"), status__in=NEXT_STATUSES, purpose__in=NEXT_PURPOSES)
         .exclude(pk=OuterRef("pk"))
         .order_by("due_at", "id")
     )
-    instant = Case(When(instant_q(), then=Value(True)), default=Value(False), output_field=BooleanField())
-    since = Case(When(day0_instant_q(), then=F("lead__created_at")), default=F("due_at"), output_field=DateTimeField())
-    return (
-        touches.select_related("lead", "lead__source", "step", "assigned_to")
-        .annotate(
-            is_instant=instant,
-            waiting_since=since,
-            last_outcome=Subquery(last_done.values("outcome")[:1]),
-            last_outcome_at=Subquery(last_done.values("completed_at")[:1]),
-            next_channel=Subquery(following.values("channel")[:1]),
-            next_title=Subquery(following.values("title")[:1]),
-            next_due_at=Subquery(following.values("due_at")[:1]),
-        )
-        .annotate(
-            late_at=Case(
-                When(is_instant=True, then=_plus(F("waiting_since"), timing.instant_target())),
-                default=_plus(F("due_at"), timing.overdue_grace()),
-                output_field=DateTimeField(),
-            )
-        )
+    return annotate_timing(touches.select_related("lead", "lead__source", "step", "assigned_to")).annotate(
+        last_outcome=Subquery(last_done.values("outcome")[:1]),
+        last_outcome_at=Subquery(last_done.values("completed_at")[:1]),
+        next_channel=Subquery(following.values("channel")[:1]),
+        next_title=Subquery(following.values("title")[:1]),
+        next_due_at=Subquery(following.values("due_at")[:1]),
     )
 
 
@@ -224,10 +246,8 @@ def task_counters(*, rep: User, now: dt.datetime | None = None) -> dict:
     (its rows) and those whose row is late. Two queries."""
     now = now or timezone.now()
     start, end = day_bounds(rep, now)
-    counts = (
-        rows_for(rep=rep, end=end)
-        .order_by()
-        .aggregate(remaining=Count("pk"), overdue=Count("pk", filter=Q(late_at__lte=now)))
+    counts = ranked_tasks(rep=rep, end=end, with_timing=True).aggregate(
+        remaining=Count("pk"), overdue=Count("pk", filter=Q(late_at__lte=now))
     )
     done = Touch.objects.filter(status=TouchStatus.DONE, completed_by=rep, completed_at__gte=start).aggregate(
         done=Count("lead_id", distinct=True)
@@ -260,7 +280,7 @@ def touch_next_for_lead(*, touch: Touch, rep: User | None, now: dt.datetime | No
         return None
     now = now or timezone.now()
     _, end = day_bounds(rep, now)
-    row = rows_for(rep=rep, end=end).filter(lead_id=touch.lead_id).first()
+    row = rows_for(rep=rep, end=end, lead_id=touch.lead_id).first()
     if row is not None:
         decorate_rows([row], now=now)
     return row
