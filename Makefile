@@ -28,8 +28,12 @@ seed: migrate
 	$(BIN)/python manage.py seed_demo
 
 # Web server on http://127.0.0.1:8000 plus a Celery worker and beat (Procfile, via honcho).
+# On Ctrl-C honcho SIGKILLs whatever still runs after 5 s (honcho.manager.KILL_WAIT, no option for
+# it); the worker's warm shutdown lets the tasks it runs finish and takes longer than that even when
+# idle (the filesystem broker's polling, then the pool), so honcho waits up to 60 s here.
+HONCHO := $(BIN)/python -c 'import honcho.command, honcho.manager; honcho.manager.KILL_WAIT = 60; honcho.command.main()'
 run: seed
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile --app-root $(CURDIR)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(HONCHO) start --procfile Procfile --app-root $(CURDIR)
 
 test: $(STAMP)
 	$(BIN)/pytest -q $(if $(filter-out 0,$(XDIST)),-n $(XDIST)) $(PYTEST_ARGS)

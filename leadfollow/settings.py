@@ -420,13 +420,27 @@ CONTENT_SECURITY_POLICY = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
+# Bookkeeping tasks beat sends every few seconds (leadfollow/schedules.py): their INFO lines are
+# dropped (leadfollow/log_filters.py), their warnings and errors kept.
+QUIET_TICK_TASKS = ["cadences.dispatch_due", "cadences.reconcile_stuck"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"quiet_ticks": {"()": "leadfollow.log_filters.QuietTicks", "tasks": QUIET_TICK_TASKS}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # One line per request: the server's access line (runserver's django.server, which now
+        # reaches the root handler like every other logger, or gunicorn's access log). Django's
+        # default config also gave "django" a console handler of its own when DEBUG is on, so each
+        # of its messages printed twice; and django.request's "Not Found: /x" warning for every
+        # 4xx only repeated the access line. Server errors (5xx, with their traceback) still log.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"level": "ERROR"},
         "django.db.backends": {"level": "INFO"},
+        "celery.beat": {"filters": ["quiet_ticks"]},
+        "celery.worker.strategy": {"filters": ["quiet_ticks"]},
+        "celery.app.trace": {"filters": ["quiet_ticks"]},
         # The twilio library logs every request it makes at INFO, with the lead's phone number in the
         # URL and body (sends and the reconciler's lookups): only its warnings and errors are kept.
         "twilio": {"level": "WARNING"},
