@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, QuerySet, Value, When
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -19,7 +19,8 @@ from cadences.models import Channel, Touch, TouchStatus
 from cadences.rendering import render_text
 from leads.models import LeadEvent
 from leads.selectors import lead_timeline
-from today.selectors import CALL_OUTCOMES, day_bounds, instant_q, touches_workable_by
+from today import timing
+from today.selectors import CALL_OUTCOMES, annotate_timing, day_bounds, touches_workable_by
 
 HISTORY_ENTRIES = 5
 
@@ -34,7 +35,8 @@ class CallCard:
     history: list[LeadEvent] = field(default_factory=list)
     attempts: int = 0
     min_attempts: int = 5
-    is_overdue: bool = False
+    # How its time reads, as on Today (today.timing): "due now — waiting 3 min", "Overdue since 10:00".
+    due: timing.DueState | None = None
 
     @property
     def lead(self):
@@ -66,18 +68,27 @@ class CallQueue:
         return len(self.calls)
 
 
+def _open_calls(*, rep: User, end: dt.datetime) -> QuerySet[Touch]:
+    return Touch.objects.filter(
+        status=TouchStatus.SCHEDULED, automated=False, channel=Channel.CALL, assigned_to=rep, due_at__lt=end
+    )
+
+
+def calls_count(*, rep: User, now: dt.datetime | None = None) -> int:
+    """How many leads call mode has for `rep` today (the Today page's "Call mode (N calls)"); one query."""
+    _, end = day_bounds(rep, now or timezone.now())
+    return _open_calls(rep=rep, end=end).order_by().values("lead_id").distinct().count()
+
+
 def calls_open_for(*, rep: User, now: dt.datetime | None = None) -> QuerySet[Touch]:
     """`rep`'s open call tasks due by the end of their day, most urgent first (every one, not one per lead)."""
     now = now or timezone.now()
     _, end = day_bounds(rep, now)
+    calls = _open_calls(rep=rep, end=end)
+    # is_instant and waiting_since as Today computes them, so a call reads the same in both places.
     return (
-        Touch.objects.filter(
-            status=TouchStatus.SCHEDULED, automated=False, channel=Channel.CALL, assigned_to=rep, due_at__lt=end
-        )
+        annotate_timing(calls)
         .select_related("lead", "lead__source", "step", "step__cadence", "assigned_to")
-        .annotate(
-            is_instant=Case(When(instant_q(), then=Value(True)), default=Value(False), output_field=BooleanField())
-        )
         .order_by("-is_instant", "due_at", "id")
     )
 
@@ -108,7 +119,13 @@ def call_card(*, touch: Touch, now: dt.datetime | None = None) -> CallCard:
         history=lead_timeline(lead=lead, limit=HISTORY_ENTRIES)[:HISTORY_ENTRIES],
         attempts=lead.attempt_count,
         min_attempts=settings.MIN_ATTEMPTS_BEFORE_CLOSE,
-        is_overdue=touch.due_at < now,
+        due=timing.due_state(
+            due_at=touch.due_at,
+            instant=bool(getattr(touch, "is_instant", False)),
+            waiting_since=getattr(touch, "waiting_since", None) or touch.due_at,
+            tz=timing.zone_for(rep),
+            now=now,
+        ),
     )
 
 

@@ -89,7 +89,6 @@ def _context(request, *, rep, skipped, done, error="", logged=""):
         # Where the card goes once the appointment dialog booked the call on screen (static/js/call_mode.js).
         "next_url": f"{call_url}?{_state_query(**state, skipped=queue.skipped, done=done + 1, logged=booked)}",
         "back_url": reverse("today:team_rep", args=[rep.pk]) if viewing_other else reverse("today:index"),
-        "rep_tz": rep.timezone or settings.TIME_ZONE,
         "outcomes": call_mode.call_outcomes(),
         "error": error,
         "logged": logged,

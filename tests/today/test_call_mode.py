@@ -131,6 +131,7 @@ def test_page_shows_the_first_call_with_phone_script_why_and_history(client_for,
     assert f"Call {lead.first_name} now" in body
     assert "Asked about pricing on the form" in body
     assert "2 of 2 left" in body
+    assert "Late — waiting 24 h" in body, "read as on Today (today.timing): the lead came a day ago"
     for label in ("Connected", "Left voicemail", "No answer", "Wrong number", "Not interested", "Appointment set"):
         assert f">{label}</button>" in body
     assert "Skip for now" in body
@@ -278,3 +279,64 @@ def test_email_tasks_are_not_call_mode(rep, make_task):
     make_task(rep, step="day5_email")
     make_task(rep, step=None, channel=Channel.SMS)
     assert call_mode.calls_for_today(rep=rep) == []
+
+
+def test_not_interested_asks_todays_three_choices_then_the_next_call(client_for, rep, make_task):
+    no = make_task(rep, due=dt.timedelta(hours=-2))
+    nxt = make_task(rep, due=dt.timedelta(hours=-1))
+    client = client_for(rep)
+    response = _log(client, no, Outcome.NOT_INTERESTED)
+    body = response.content.decode()
+    decision_url = reverse("today:decision", args=[no.lead.pk])
+    assert f'hx-post="{decision_url}"' in body
+    for choice in ("close", "nurture", "keep"):
+        assert f'data-decision="{choice}"' in body
+    assert f'name="touch" value="{no.pk}"' in body
+    assert "Attempts 1/5: closing needs 5 attempts." in body
+    assert f'data-touch="{nxt.pk}"' not in body, "the next call waits for the choice"
+    next_url = response.context["next_url"]
+    assert next_url == reverse("today:call_mode") + f"?done=1&logged={no.pk}"
+    # The choice (Today's endpoint), then the next call with what was logged.
+    assert client.post(decision_url, {"decision": "keep", "touch": no.pk}, **HTMX).status_code == 200
+    response = client.get(next_url, **HTMX)
+    body = response.content.decode()
+    assert f'data-touch="{nxt.pk}"' in body
+    assert f"Not interested logged for <strong>{no.lead.full_name}</strong>" in body
+    assert "1 of 2 left" in body
+
+
+def test_without_htmx_the_decision_comes_back_to_call_mode(client_for, rep, make_task):
+    no = make_task(rep)
+    no.lead.attempt_count = 4
+    no.lead.save(update_fields=["attempt_count"])
+    client = client_for(rep)
+    response = _log(client, no, Outcome.NOT_INTERESTED)
+    after = reverse("today:call_mode") + "?done=1"
+    assert f'name="next" value="{after}"' in response.content.decode()
+    response = client.post(
+        reverse("today:decision", args=[no.lead.pk]), {"decision": "close", "touch": no.pk, "next": after}
+    )
+    assert response.status_code == 302 and response.url == after
+    no.lead.refresh_from_db()
+    assert no.lead.status == LeadStatus.LOST
+
+
+def test_a_logged_line_only_for_a_call_one_may_see(client_for, rep, teammate, make_task):
+    theirs = make_task(teammate, status=TouchStatus.DONE, outcome=Outcome.CONNECTED)
+    body = _call_mode(client_for(rep), logged=str(theirs.pk)).content.decode()
+    assert "logged for" not in body and theirs.lead.full_name not in body
+
+
+def test_today_offers_call_mode_with_the_number_of_calls(client_for, rep, manager, make_task, cadence):
+    client = client_for(rep)
+    assert b"call-mode-link" not in client.get(reverse("today:index")).content
+    first = make_task(rep, due=dt.timedelta(hours=-1))
+    make_task(rep, lead=first.lead, due=dt.timedelta(hours=1))  # the same lead: one call
+    make_task(rep, due=dt.timedelta(hours=2))
+    make_task(rep, step="day5_email")  # not a call
+    body = client.get(reverse("today:index")).content.decode()
+    assert f'id="call-mode-link" href="{reverse("today:call_mode")}">Call mode (2 calls)</a>' in body
+    # A manager looking at the rep's day walks the rep's calls.
+    body = client_for(manager).get(reverse("today:team_rep", args=[rep.pk])).content.decode()
+    assert f'href="{reverse("today:call_mode")}?rep={rep.pk}">Call mode (2 calls)</a>' in body
+    assert call_mode.calls_count(rep=rep) == len(call_mode.calls_for_today(rep=rep)) == 2

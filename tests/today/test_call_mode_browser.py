@@ -95,3 +95,25 @@ def test_appointment_set_opens_the_dialog_in_the_card_and_booking_moves_on(brows
     assert booked.lead.status == LeadStatus.APPOINTMENT
     assert Appointment.objects.filter(lead=booked.lead, status=Appointment.Status.SCHEDULED).count() == 1
 
+
+def test_not_interested_offers_the_choices_and_keep_going_loads_the_next_call(browser, live_server, rep, make_task):
+    rep.timezone = "UTC"
+    rep.save(update_fields=["timezone"])
+    no = make_task(rep, due=dt.timedelta(hours=-2))
+    nxt = make_task(rep, due=dt.timedelta(hours=-1))
+    page = login(browser, live_server, rep)
+    page.goto(live_server.url + reverse("today:call_mode"))
+    page.click(f"#call-card[data-touch='{no.pk}'] button[data-outcome=not_interested]")
+    panel = page.locator("#call-card .call-decision")
+    panel.wait_for()
+    assert f"{no.lead.full_name} is not interested" in panel.inner_text()
+    # Closing before five attempts is refused inside the card; nothing typed is lost.
+    panel.locator("input[name=reason]").fill("Bought elsewhere")
+    panel.locator("button[data-decision=close]").click()
+    page.wait_for_selector("#call-card [role=alert]:has-text('attempt')")
+    assert page.locator("#call-card input[name=reason]").input_value() == "Bought elsewhere"
+    page.click("#call-card button[data-decision=keep]")
+    page.wait_for_selector(f"#call-card[data-touch='{nxt.pk}']")
+    assert f"Not interested logged for {no.lead.full_name}" in page.inner_text("#call-card .call-logged")
+    no.lead.refresh_from_db()
+    assert no.lead.status != LeadStatus.LOST and no.lead.objection_count == 1
