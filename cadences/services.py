@@ -243,6 +243,15 @@ def enrollment_exit(*, lead: Lead, reason: str, by=None) -> int:
     return cancelled
 
 
+def appointment_touches_cancel(*, appointment_ids: list[int], reason: str) -> int:
+    """The invites, reminders and meeting tasks of cancelled appointments that have not gone yet."""
+    if not appointment_ids:
+        return 0
+    return Touch.objects.filter(appointment_id__in=appointment_ids, status__in=WAITING_TOUCH_STATUSES).update(
+        status=TouchStatus.CANCELLED, failure_reason=reason[:500]
+    )
+
+
 def enrollment_complete_if_done(*, enrollment_id: int | None) -> bool:
     """Mark an enrollment completed once none of its touches is still to do.
 

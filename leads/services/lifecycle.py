@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import notify
-from leads.models import GIVE_UP_STATUSES, OPEN_STATUSES, Contact, Lead, LeadEvent, LeadStatus
+from leads.models import GIVE_UP_STATUSES, OPEN_STATUSES, Appointment, Contact, Lead, LeadEvent, LeadStatus
 from leads.phones import phone_display
 from leads.services.intake import FIELD_LIMITS, lead_clean_input
 from leads.text import multi_line
@@ -145,6 +145,21 @@ def lead_status_set(*, lead: Lead, status: str, by: User | None, reason: str = "
     if status == LeadStatus.WON:
         contact_create_from_lead(lead=lead)
     return lead
+
+
+def appointments_cancel_for_lead(*, lead: Lead, by: User | None, why: str) -> list[int]:
+    """The lead's meetings still to come are cancelled (a lead closed as lost); returns their ids."""
+    ids = list(Appointment.objects.filter(lead=lead, status=Appointment.Status.SCHEDULED).values_list("pk", flat=True))
+    if ids:
+        Appointment.objects.filter(pk__in=ids).update(status=Appointment.Status.CANCELLED)
+        lead_event_add(
+            lead=lead,
+            kind=LeadEvent.Kind.APPOINTMENT,
+            text=f"Appointment cancelled: {why}",
+            actor=by,
+            at=timezone.now(),
+        )
+    return ids
 
 
 def contact_create_from_lead(*, lead: Lead) -> Contact:

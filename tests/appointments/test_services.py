@@ -251,3 +251,18 @@ def test_held_marks_the_meeting_and_its_task_done(lead, rep):
     assert meeting.status == TouchStatus.DONE and meeting.completed_by == rep
     assert not Touch.objects.filter(appointment=appointment).still_open().exists()
     assert LeadEvent.objects.filter(lead=lead, text__endswith=" held").exists()
+
+
+@time_machine.travel(MONDAY_9_LA, tick=False)
+def test_closing_the_lead_as_lost_cancels_its_meeting_and_reminders(task, lead, rep, manager):
+    from reactions.lifecycle import lead_status_change
+
+    appointment = appointment_book(
+        touch_or_lead=task, starts_at=WEDNESDAY_10_LA, duration=30, location="", note="", by=rep
+    )
+    lead.refresh_from_db()
+    lead_status_change(lead=lead, status=LeadStatus.LOST, by=manager, reason="Went elsewhere", override=True)
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED
+    assert not Touch.objects.filter(appointment=appointment).still_open().exists()
+    assert LeadEvent.objects.filter(lead=lead, text__startswith="Appointment cancelled").exists()
