@@ -1,5 +1,6 @@
 from django import forms
 
+from accounts.models import User
 from cadences.models import Outcome
 from leads.forms import OwnerChoiceField
 from leads.selectors import users_assignable_by
@@ -60,3 +61,41 @@ class ReferralCallForm(forms.Form):
     phone = forms.CharField(required=False, max_length=40)
     email = forms.CharField(required=False, max_length=254)
     note = forms.CharField(required=False, max_length=1000)
+
+
+class IdsField(forms.Field):
+    """Several ids posted under one name (the checked boxes of a list)."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {"invalid": "The selection holds something that is not a task or lead number."}
+
+    def to_python(self, value):
+        try:
+            ids = [int(v) for v in value or [] if str(v).strip()]
+        except (TypeError, ValueError):
+            ids = None
+        # Past a database integer's range is no number of ours either (and must not reach the query).
+        if ids is None or any(not 0 < pk < 2**63 for pk in ids):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return ids
+
+
+class TeamReassignForm(forms.Form):
+    """Team today's "Reassign selected to …": which tasks and leads, and to whom. Who may get
+    them and which ids are the viewer's to move is today.services.team_reassign's to decide."""
+
+    to = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True),
+        error_messages={
+            "required": "Choose who gets them.",
+            "invalid_choice": "Choose someone you can assign tasks to.",
+        },
+    )
+    touches = IdsField(required=False)
+    leads = IdsField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not data.get("touches") and not data.get("leads"):
+            raise forms.ValidationError("Select at least one task or lead to reassign.")
+        return data

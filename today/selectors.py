@@ -1,5 +1,5 @@
 """Reads for the Today page: one row per lead (its most urgent open task), the counters, referral
-calls and the team view.
+calls and whose day a manager may open (Team today itself: today.team_selectors).
 
 One row per lead: of a lead's open tasks for the rep due by the end of the rep's day, the row is
 the most urgent: instant and urgent tasks first, then the earliest due, then the oldest (a window
@@ -334,27 +334,6 @@ def team_reps_for(user: User) -> QuerySet[User]:
     if user.role == Role.MANAGER:
         return reps.filter(team__in=user.managed_teams.all())
     return User.objects.none()
-
-
-def team_day_counts(*, user: User, now: dt.datetime | None = None) -> list[User]:
-    """Each visible rep with due-today, overdue and done-today counts, in one aggregate query.
-
-    Day boundaries are the viewer's day (one query cannot use each rep's own midnight).
-    """
-    now = now or timezone.now()
-    start, end = day_bounds(user, now)
-    open_q = Q(touches__status=TouchStatus.SCHEDULED, touches__automated=False)
-    return list(
-        team_reps_for(user)
-        .select_related("team")
-        .annotate(
-            due_today=Count("touches", filter=open_q & Q(touches__due_at__gte=now, touches__due_at__lt=end)),
-            # Late as on Today: past the grace (instant calls' shorter target is a row-level detail).
-            overdue=Count("touches", filter=open_q & Q(touches__due_at__lt=now - timing.overdue_grace())),
-            done_today=Count("touches", filter=Q(touches__status=TouchStatus.DONE, touches__completed_at__gte=start)),
-        )
-        .order_by("team__name", "first_name", "username")
-    )
 
 
 def touch_row(*, pk: int, now: dt.datetime | None = None) -> Touch | None:

@@ -34,12 +34,18 @@ from leads.models import LeadStatus
 from leads.selectors import lead_get_for, users_assignable_by
 from reactions.decisions import lead_close_lost, lead_nurture
 from reactions.outcomes import touch_complete
-from today import selectors, services, timing
-from today.forms import DecisionForm, OutcomeForm, ReassignForm, ReferralCallForm, SnoozeForm
+from reports.selectors.vocabulary import definitions
+from today import selectors, services, team_selectors, timing
+from today.forms import DecisionForm, OutcomeForm, ReassignForm, ReferralCallForm, SnoozeForm, TeamReassignForm
 
 # Outcomes after which the lead's cadence is over: its rows leave Today at once.
 ENDING_OUTCOMES = (Outcome.REPLIED, Outcome.APPOINTMENT)
 ROW_ERROR_HEADER = "X-Today-Row"
+# Team today's bulk reassign: a rejected request's answer (static/js/team.js swaps it in) and its status.
+TEAM_ERROR_HEADER = "X-Team-Reassign"
+TEAM_ERROR_STATUS = {services.OUT_OF_SCOPE: 404, services.NOT_OPEN: 409}
+# The reports' terms Team today counts with, for its "How this is counted".
+TEAM_TERMS = ("Attempt", "Followed up", "Left behind")
 
 
 def _limit(request) -> int:
@@ -84,8 +90,71 @@ def today(request):
 @require_GET
 @managers_and_admins
 def team(request):
-    reps = selectors.team_day_counts(user=request.user)
-    return render(request, "today/team.html", {"reps": reps})
+    return render(request, "today/team.html", _team_context(request))
+
+
+def _posted_ids(request, name: str) -> set[int]:
+    """The ids a rejected post had checked, to check them again (whatever else it held is dropped)."""
+    return {int(v) for v in request.POST.getlist(name) if v.isdigit() and len(v) < 19}
+
+
+def _team_context(request, *, notice: str = "", error: str = "") -> dict:
+    """Team today (today.team_selectors.team_day); after a rejected reassign, the selection and the
+    person chosen come back checked, each rep with a checked row opened."""
+    day = team_selectors.team_day(user=request.user)
+    touches, leads = (_posted_ids(request, "touches"), _posted_ids(request, "leads")) if error else (set(), set())
+    for rep in day.reps:
+        rep.selection_open = any(t.pk in touches for t in rep.overdue_tasks) or any(
+            lead.pk in leads for lead in rep.new_leads
+        )
+    chosen = request.POST.get("to", "") if error else ""
+    return {
+        "day": day,
+        "reps": day.reps,
+        "assignees": _assignees(request.user),
+        "selected_touches": touches,
+        "selected_leads": leads,
+        "chosen_to": int(chosen) if chosen.isdigit() and len(chosen) < 19 else None,
+        "notice": notice,
+        "error": error,
+        "definitions": [(term, text) for term, text in definitions() if term in TEAM_TERMS],
+        "grace": settings.TASK_OVERDUE_GRACE_MINUTES,
+        "instant": settings.INSTANT_CALL_TARGET_MINUTES,
+        "names_shown": team_selectors.NAMES_SHOWN,
+        "list_limit": team_selectors.LIST_LIMIT,
+    }
+
+
+def _team_answer(request, *, notice: str = "", error: str = "", status: int = 200):
+    """htmx: the team part again (figures, lists, the result); otherwise the whole page."""
+    context = _team_context(request, notice=notice, error=error)
+    if not request.htmx:
+        return render(request, "today/team.html", context, status=status)
+    response = HttpResponse(render_to_string("today/_team_body.html", context, request=request), status=status)
+    if error:
+        response[TEAM_ERROR_HEADER] = "error"
+    return response
+
+
+@require_POST
+@managers_and_admins
+def team_reassign(request):
+    """ "Reassign selected to …": every checked task and lead to one person, or nothing and a clear
+    error (ids outside the viewer's teams 404, a task done meanwhile 409, bad input 400)."""
+    form = TeamReassignForm(request.POST)
+    if not form.is_valid():
+        errors = [e for field_errors in form.errors.values() for e in field_errors]
+        return _team_answer(request, error=" ".join(errors), status=400)
+    data = form.cleaned_data
+    try:
+        done = services.team_reassign(by=request.user, to=data["to"], touch_ids=data["touches"], lead_ids=data["leads"])
+    except ValidationError as exc:
+        status = TEAM_ERROR_STATUS.get(getattr(exc, "code", None), 400)
+        return _team_answer(request, error=_messages_text(exc), status=status)
+    if not request.htmx:
+        messages.success(request, f"{done}.")
+        return redirect("today:team")
+    return _team_answer(request, notice=f"{done}.")
 
 
 @require_GET

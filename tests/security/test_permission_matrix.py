@@ -157,6 +157,10 @@ EXPECTATIONS: dict[str, Case] = {
     "today:index": Case(LOGGED_IN),
     "today:team": Case(MANAGERS),
     "today:team_rep": Case(NORTH_MANAGERS, kwargs=lambda w: {"user_id": w.users["rep"].pk}),
+    # Bulk reassign of alice's task: another team's manager gets 404 (outside their teams), reps 403.
+    "today:team_reassign": Case(
+        NORTH_MANAGERS, "post", data=lambda w: {"touches": [w.touch.pk], "to": w.users["teammate"].pk}
+    ),
     "today:outcome": Case(ALICE_LEAD, "post", touch),
     "today:snooze": Case(ALICE_LEAD, "post", touch),
     "today:reassign": Case(NORTH_MANAGERS, "post", touch),
