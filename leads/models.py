@@ -160,7 +160,9 @@ class Appointment(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="appointments")
-    rep = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="rep_appointments")
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="rep_appointments"
+    )
     starts_at = models.DateTimeField()
     duration_minutes = models.PositiveSmallIntegerField(default=30)
     location = models.CharField(max_length=300, blank=True, help_text="An address, a phone number or a video link.")
