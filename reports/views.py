@@ -20,7 +20,7 @@ from reports.forms import ReportFilterForm, WeeklySummaryForm
 from reports.selectors.compliance import compliance_leads, compliance_report
 from reports.selectors.converts import converts_report
 from reports.selectors.coverage import coverage_report, never_followed_up_open_leads
-from reports.selectors.friday import FridayReport, friday_decorate, friday_lead_ids, friday_report, friday_rows
+from reports.selectors.friday import FridayReport, friday_all_rows, friday_lead_ids, friday_report, friday_rows
 from reports.selectors.period import (
     arrival_days,
     leads_arrived_between,
@@ -159,9 +159,7 @@ def index(request):
 def friday(request):
     filters, report = _friday_report(request)
     page = _page(request, friday_lead_ids(leads=report.scope, start=report.start, end=report.end))
-    page.object_list = friday_decorate(
-        friday_rows(ids=list(page.object_list), start=report.start, end=report.end, now=timezone.now())
-    )
+    page.object_list = friday_rows(ids=list(page.object_list), start=report.start, end=report.end, now=timezone.now())
     chart = {
         "labels": [str(person) for person in report.reps],
         "followed_up": [person.followed_up_pct or 0 for person in report.reps],
@@ -237,7 +235,7 @@ def friday_csv(request):
 
     def rows():
         yield writer.writerow(FRIDAY_CSV_HEADER)
-        for lead in friday_decorate(report.leads):
+        for lead in friday_all_rows(report, now=timezone.now()):
             yield writer.writerow(
                 [
                     str(lead.owner),

@@ -10,6 +10,7 @@
 """
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -28,7 +29,7 @@ from reports.selectors.vocabulary import (
     automated_touch_q,
     closed_early_q,
     flag,
-    follow_up_counts,
+    follow_up_counts_by_owner,
     followed_up_q,
     left_behind_q,
     since_arrival,
@@ -45,7 +46,7 @@ class FridayReport:
     end: dt.datetime
     reps: list
     totals: dict
-    leads: QuerySet  # every row, annotated (CSV, email); pages use friday_lead_ids + friday_rows
+    leads: QuerySet  # every row with its figures; the CSV reads friday_all_rows, pages friday_lead_ids + friday_rows
     scope: QuerySet
 
 
@@ -79,19 +80,30 @@ def friday_lead_ids(*, leads: QuerySet[Lead], start: dt.datetime, end: dt.dateti
 
 
 def friday_rows(*, ids: list[int], start: dt.datetime, end: dt.datetime, now: dt.datetime) -> list:
-    """Full rows for one page of ids, in the ids' order. The week's figures are aggregated for
-    these leads only: aggregating the whole scope before paging cost seconds at 1M touches."""
-    rows = {
-        lead.pk: lead for lead in friday_leads(leads=Lead.objects.filter(pk__in=ids), start=start, end=end, now=now)
-    }
-    return [rows[pk] for pk in ids if pk in rows]
+    """Full, decorated rows for one page of ids, in the ids' order (two queries). The week's
+    figures are aggregated for these leads only: aggregating the whole scope before paging cost
+    seconds at 1M touches."""
+    leads = Lead.objects.filter(pk__in=ids)
+    rows = {lead.pk: lead for lead in friday_leads(leads=leads, start=start, end=end, now=now)}
+    flags = friday_flags(leads=leads, start=start, end=end)
+    return friday_decorate([rows[pk] for pk in ids if pk in rows], flags)
+
+
+def friday_all_rows(report: "FridayReport", *, now: dt.datetime):
+    """Every row of the week, decorated, lazily (the CSV): two queries, whatever the size."""
+    flags = friday_flags(leads=report.scope, start=report.start, end=report.end)
+    # Fetched whole, as before: a server-side cursor (iterator) makes PostgreSQL pick a slower,
+    # fast-start plan for this aggregate.
+    rows = iter(friday_leads(leads=report.scope, start=report.start, end=report.end, now=now))
+    while chunk := list(itertools.islice(rows, 2000)):
+        yield from friday_decorate(chunk, flags)
 
 
 def friday_leads(*, leads: QuerySet[Lead], start: dt.datetime, end: dt.datetime, now: dt.datetime) -> QuerySet:
-    """Every lead owned during the week, one row each, with its week's figures and flags (one query).
+    """Every lead owned during the week, one row each, with its week's figures (one query).
 
-    The flags (left_behind, closed_early, to_follow_up, followed_up) are the vocabulary's
-    conditions for the week, computed by the database: the rows, the totals and the CSV agree.
+    The vocabulary's flags come from friday_flags: here they would be grouped by, and so
+    evaluated, once per touch instead of once per lead.
     """
     as_of = min(now, end)
     done_before_end = touches_of_lead().filter(
@@ -117,23 +129,42 @@ def friday_leads(*, leads: QuerySet[Lead], start: dt.datetime, end: dt.datetime,
             next_touch_at=Subquery(next_open.values("due_at")[:1]),
             next_touch_channel=Subquery(next_open.values("channel")[:1]),
             next_touch_status=Subquery(next_open.values("status")[:1]),
-            left_behind=flag(left_behind_q(start=start, end=end)),
-            closed_early=flag(closed_early_q(start=start, end=end)),
-            to_follow_up=flag(to_follow_up_q(start=start, end=end)),
-            followed_up=flag(followed_up_q(start=start, end=end)),
             **channel_counts,
         )
         .order_by(*FRIDAY_LEAD_ORDER)
     )
 
 
-def friday_decorate(rows) -> list:
-    """Labels for rows already fetched (a page, the CSV, the email): no queries, no figures."""
+FLAGS = ("left_behind", "closed_early", "to_follow_up", "followed_up")
+
+
+def _flags_q(start: dt.datetime, end: dt.datetime) -> dict:
+    return {
+        "left_behind": left_behind_q(start=start, end=end),
+        "closed_early": closed_early_q(start=start, end=end),
+        "to_follow_up": to_follow_up_q(start=start, end=end),
+        "followed_up": followed_up_q(start=start, end=end),
+    }
+
+
+def friday_flags(*, leads: QuerySet[Lead], start: dt.datetime, end: dt.datetime) -> dict[int, tuple]:
+    """{lead id: (left_behind, closed_early, to_follow_up, followed_up)} for the week's owned
+    leads among `leads`: the vocabulary's conditions, computed by the database (one query)."""
+    annotations = {f"is_{name}": flag(q) for name, q in _flags_q(start, end).items()}
+    rows = _owned_during(leads, start, end).annotate(**annotations).order_by()
+    return {row[0]: tuple(row[1:]) for row in rows.values_list("pk", *annotations)}
+
+
+def friday_decorate(rows, flags: dict[int, tuple]) -> list:
+    """Flags and labels for rows already fetched (a page, the CSV, the email): no queries."""
     labels = dict(Channel.choices)
     outcomes = dict(Outcome.choices)
     statuses = dict(TouchStatus.choices)
+    none = (False,) * len(FLAGS)
     rows = list(rows)
     for lead in rows:
+        for name, value in zip(FLAGS, flags.get(lead.pk, none), strict=True):
+            setattr(lead, name, value)
         lead.channels_week = [labels[value] for value in Channel.values if getattr(lead, f"ch_{value}", 0)]
         lead.last_outcome_label = outcomes.get(lead.last_outcome or "", "")
         lead.next_touch_channel_label = labels.get(lead.next_touch_channel or "", "")
@@ -143,26 +174,26 @@ def friday_decorate(rows) -> list:
 
 
 def friday_flagged(report: "FridayReport", *, now: dt.datetime, limit: int) -> dict:
-    """The week's left-behind and closed-early leads, at most `limit` of each (two queries)."""
-    rows = friday_leads(leads=report.scope, start=report.start, end=report.end, now=now)
-    return {
-        "left_behind": friday_decorate(rows.filter(left_behind=True)[:limit]),
-        "closed_early": friday_decorate(rows.filter(closed_early=True)[:limit]),
-    }
+    """The week's left-behind and closed-early leads, at most `limit` of each (six queries)."""
+    owned = _owned_during(report.scope, report.start, report.end).order_by(*FRIDAY_LEAD_ORDER)
+    found = {}
+    for name in ("left_behind", "closed_early"):
+        ids = list(owned.filter(_flags_q(report.start, report.end)[name]).values_list("pk", flat=True)[:limit])
+        found[name] = friday_rows(ids=ids, start=report.start, end=report.end, now=now)
+    return found
 
 
 def _rep_figures(owned: QuerySet[Lead], start: dt.datetime, end: dt.datetime) -> tuple[dict, dict, dict]:
     """Per owner: the vocabulary's counts and wins (1 query), touches (1) and first-attempt delays (1)."""
-    by_owner = {
-        row["owner"]: row
-        for row in owned.values("owner")
-        .annotate(
-            owned=Count("pk"),
-            wins=Count("pk", filter=Q(status=LeadStatus.WON, closed_at__gte=start, closed_at__lt=end)),
-            **follow_up_counts(start=start, end=end),
-        )
-        .order_by()
-    }
+    by_owner = follow_up_counts_by_owner(
+        leads=owned,
+        start=start,
+        end=end,
+        also={
+            "owned": Count("pk"),
+            "wins": Count("pk", filter=Q(status=LeadStatus.WON, closed_at__gte=start, closed_at__lt=end)),
+        },
+    )
     touches = defaultdict(lambda: {"channels": {}, **dict.fromkeys(TOUCH_FIGURES, 0)})
     for row in (
         Touch.objects.filter(lead__in=owned.values("pk"))

@@ -7,7 +7,7 @@ import time_machine
 
 from cadences.models import Channel, Outcome
 from leads.models import LeadStatus
-from reports.selectors.friday import friday_decorate, friday_report
+from reports.selectors.friday import friday_all_rows, friday_report
 from tests.reports.conftest import at, attempt, automated, make_lead, scheduled
 
 WEEK = dt.date(2026, 6, 1)  # Monday; EDT
@@ -88,7 +88,7 @@ def test_rep_totals_match_hand_computed_figures(rep, manager, week_data):
 def test_lead_rows_attempts_channels_flags(rep, week_data):
     with time_machine.travel(NOW, tick=False):
         report = _report(rep)
-        rows = {lead.pk: lead for lead in friday_decorate(report.leads)}
+        rows = {lead.pk: lead for lead in friday_all_rows(report, now=NOW)}
     assert set(rows) == {week_data[k].pk for k in ("l1", "l2", "l3", "l4", "l5")}
     l1 = rows[week_data["l1"].pk]
     assert (l1.attempts_week, l1.automated_week, l1.attempt_count) == (2, 1, 2)
