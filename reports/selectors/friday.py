@@ -18,7 +18,7 @@ from django.db.models import Count, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Team, User
-from cadences.models import OPEN_TOUCH_STATUSES, Channel, Outcome, Touch, TouchStatus
+from cadences.models import Channel, Outcome, Touch, TouchStatus
 from leads.models import Lead, LeadStatus
 from reports.selectors.percentiles import percentile
 from reports.selectors.period import week_bounds, week_start_for
@@ -32,6 +32,7 @@ from reports.selectors.vocabulary import (
     follow_up_counts_by_owner,
     followed_up_q,
     left_behind_q,
+    open_touches_of_lead,
     since_arrival,
     to_follow_up_q,
     touch_q,
@@ -109,7 +110,7 @@ def friday_leads(*, leads: QuerySet[Lead], start: dt.datetime, end: dt.datetime,
     done_before_end = touches_of_lead().filter(
         automated=False, status=TouchStatus.DONE, completed_at__isnull=False, completed_at__lt=end
     )
-    next_open = touches_of_lead().filter(status__in=OPEN_TOUCH_STATUSES).order_by("due_at", "pk")
+    next_open = open_touches_of_lead().order_by("due_at", "pk")  # the next action left behind looks for
     channel_counts = {
         f"ch_{value}": Count("touches", filter=touch_q("touches__", start=start, end=end, channel=value))
         for value in Channel.values

@@ -38,7 +38,8 @@ Status and "scheduled" are read as they are now (the report of a past week does 
 them); attempts, automated touches, arrivals and closes are placed in the period by their times.
 Touch conditions (``attempt_q``, ``automated_touch_q``, ``touch_q``) apply to Touch rows, or from
 Lead with ``prefix="touches__"``; lead conditions (``followed_up_q``, ``left_behind_q``, ...)
-apply to Lead querysets. ``DEFINITIONS`` is this list as the pages, the email and README show it.
+apply to Lead querysets; ``follow_up_counts_by_owner`` gives the per-rep counts Friday, its email
+and Team today show. ``DEFINITIONS`` is this list as the pages, the email and README show it.
 """
 
 import datetime as dt
@@ -144,9 +145,14 @@ def automated_only_q(*, first_automated_field: str | None = None) -> Q:
     return never_followed_up_q() & reached
 
 
+def open_touches_of_lead() -> QuerySet[Touch]:
+    """The outer lead's next actions: touches scheduled, waiting for their turn, paused or being sent."""
+    return touches_of_lead().filter(status__in=OPEN_TOUCH_STATUSES)
+
+
 def next_action_scheduled() -> Exists:
-    """The lead has an open touch: scheduled, waiting for its turn, paused or being sent."""
-    return Exists(touches_of_lead().filter(status__in=OPEN_TOUCH_STATUSES))
+    """The lead has an open touch (manual or automated)."""
+    return Exists(open_touches_of_lead())
 
 
 def left_behind_q(*, start: dt.datetime, end: dt.datetime) -> Q:
