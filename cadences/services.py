@@ -56,8 +56,14 @@ def cadence_pick_for_lead(*, lead: Lead, via: str = "") -> Cadence | None:
     for phone intake) beats source and interest keywords, which beat source alone, which beats
     keywords alone; else the default cadence. A cadence for one way in is never picked for another."""
     best, best_score = None, 0
-    for cadence in Cadence.objects.filter(active=True, kind=CadenceKind.FOLLOW_UP).prefetch_related("sources"):
-        source_ids = {s.pk for s in cadence.sources.all()}
+    cadences = list(Cadence.objects.filter(active=True, kind=CadenceKind.FOLLOW_UP))
+    # The rules' sources from the link table alone (no join to the sources: intake stays on indexes).
+    sources_of: dict[int, set[int]] = {c.pk: set() for c in cadences}
+    links = Cadence.sources.through.objects.filter(cadence_id__in=list(sources_of))
+    for cadence_id, source_id in links.values_list("cadence_id", "leadsource_id"):
+        sources_of[cadence_id].add(source_id)
+    for cadence in cadences:
+        source_ids = sources_of[cadence.pk]
         keywords = [k.strip().lower() for k in cadence.interest_keywords.split(",") if k.strip()]
         if cadence.intake_via and cadence.intake_via != via:
             continue

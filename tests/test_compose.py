@@ -107,8 +107,10 @@ def test_procfile_for_make_run_matches_compose_commands(services):
         line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line and not line.startswith("#")
     )
     assert set(procfile) == {"web", "worker", "beat"}
-    assert procfile["worker"].strip() == command_of(services["worker"])
-    assert procfile["beat"].strip() == command_of(services["beat"])
+    # make run wraps the worker in a session of its own (leadfollow/own_session.py, for a clean Ctrl-C).
+    worker = procfile["worker"].strip().removeprefix("exec ").removeprefix("python -m leadfollow.own_session ")
+    assert worker == command_of(services["worker"])
+    assert procfile["beat"].strip().removeprefix("exec ") == command_of(services["beat"])
 
 
 def test_web_preloads_the_app_through_gunicorn_conf(services):
