@@ -220,7 +220,13 @@ def decorate_rows(touches: list[Touch], *, now: dt.datetime) -> None:
         touch.next_label = ""
         if getattr(touch, "next_due_at", None):
             what = touch.next_title or channel_labels.get(touch.next_channel, touch.next_channel)
-            touch.next_label = f"{what} {timing.when_label(touch.next_due_at, tz=tz, now=now)}"
+            # A next step whose planned time has passed waits for this one (it moves when this is done late).
+            when = (
+                "once this is done"
+                if touch.next_due_at <= now
+                else timing.when_label(touch.next_due_at, tz=tz, now=now)
+            )
+            touch.next_label = f"{what} {when}"
         touch.outcome_choices = outcomes_for_channel(touch.channel)
         touch.min_attempts = settings.MIN_ATTEMPTS_BEFORE_CLOSE
         touch.rep_tz = str(tz)

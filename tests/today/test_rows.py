@@ -110,6 +110,10 @@ def test_then_weekday_and_full_date_wording(client_for, rep, make_task):
     nxt.due_at = NOON + dt.timedelta(days=20)
     nxt.save(update_fields=["due_at"])
     assert "then: SMS Mon 30 Mar 12:00" in client_for(rep).get("/today/").content.decode()
+    # Planned for a time already past: it waits for this task, so no past date is shown.
+    nxt.due_at = NOON - dt.timedelta(days=2)
+    nxt.save(update_fields=["due_at"])
+    assert "then: SMS once this is done" in client_for(rep).get("/today/").content.decode()
 
 
 def test_then_skips_finished_touches_and_appointment_reminders(client_for, rep, make_task):
