@@ -1,34 +1,53 @@
-"""Demo data for `make run`: two teams, five users, three lead sources and a few dozen leads.
+"""Demo data for `make run`: two teams, five users, three lead sources, a few customers and three
+weeks of leads, built by running the product through those weeks (./_demo_history.py).
 
-The data is leads/demo_data/demo.json. Idempotent: users, teams and sources are looked up by
-name, leads by phone number, so running it twice leaves the same data. Demo only: every password
-is "demo-password" and the Website source's API key is fixed and documented in the README.
+The data is leads/demo_data/demo.json. Idempotent: users, teams and sources are looked up by name,
+customers by phone; when any demo lead exists (by phone) the history is not run again, so running
+it twice leaves the same data. Demo only: every password is "demo-password" and the Website
+source's API key is fixed and documented in the README. Nothing leaves the machine: texts go to
+the outbox, emails to files (or the test backend) whatever the environment configures.
 """
 
 import datetime
 import json
+import logging
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import time_machine
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.models import Role, Team, User
-from cadences.models import Outcome, Touch, TouchStatus
-from leads.models import Contact, Lead, LeadEvent, LeadSource, LeadStatus
+from cadences.models import Touch, TouchStatus
+from leadfollow.celery import app as celery_app
+from leads.management.commands._demo_history import DAYS, DemoHistory
+from leads.models import Contact, Lead, LeadSource, LeadStatus
 from leads.phones import phone_normalize
 from leads.services.api_keys import lead_source_issue_api_key
-from reactions.intake import lead_intake
-from reactions.lifecycle import lead_status_change
-from reactions.outcomes import touch_complete
+from messaging.models import Message
 
 DEMO_PASSWORD = "demo-password"
 DEMO_API_KEY = "lf_demo.website-demo-key"
 
 # The teams, users, lead sources, customers and leads: data, read by _demo_data().
 DEMO_DATA = Path(__file__).resolve().parents[2] / "demo_data" / "demo.json"
+
+
+# Email backends that deliver nothing (files, memory, the console): the seed keeps one of these,
+# any other becomes the file backend for as long as it runs.
+LOCAL_EMAIL_BACKENDS = {
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+}
 
 
 @dataclass(frozen=True)
@@ -42,8 +61,11 @@ class DemoLead:
     how_heard: str
     source: str
     days_ago: float
-    status: str = LeadStatus.NEW
-    referred_by: str = ""  # a customer's last name
+    status: str = LeadStatus.NEW  # where its story ends (_demo_history)
+    referred_by: str = ""  # a customer's last name: came from that customer's referral call
+    via: str = ""  # "phone": a rep took the call and entered it (taken_by); else by its source
+    taken_by: str = ""
+    no_at: int | None = None  # the attempt on which the lead says "not interested"
 
 
 def _demo_data() -> dict:
@@ -60,39 +82,104 @@ def _demo_data() -> dict:
     return data
 
 
-# How each lead reaches its status: the path a rep would take.
-STATUS_PATHS = {
-    LeadStatus.NEW: [],
-    LeadStatus.WORKING: [LeadStatus.WORKING],
-    LeadStatus.APPOINTMENT: [LeadStatus.WORKING, LeadStatus.APPOINTMENT],
-    LeadStatus.NURTURING: [LeadStatus.WORKING, LeadStatus.NURTURING],
-    LeadStatus.WON: [LeadStatus.WORKING, LeadStatus.APPOINTMENT, LeadStatus.WON],
-    LeadStatus.LOST: [LeadStatus.WORKING, LeadStatus.LOST],
-    LeadStatus.UNQUALIFIED: [LeadStatus.UNQUALIFIED],
+# Their INFO lines (each task run in process, each send, each alert not sent) would bury the seed's
+# own; kombu also warns that the eager producer's filesystem broker has no host name.
+QUIET_LOGGERS = {
+    "celery": logging.WARNING,
+    "messaging": logging.WARNING,
+    "cadences": logging.WARNING,
+    "leads": logging.WARNING,
+    "reactions": logging.WARNING,
+    "kombu": logging.ERROR,
 }
-# What the reps logged on the demo leads they worked, in turn (calls; other channels log "sent").
-CALL_OUTCOMES = [Outcome.NO_ANSWER, Outcome.VOICEMAIL, Outcome.CONNECTED, Outcome.NO_ANSWER, Outcome.NOT_INTERESTED]
-CLOSE_REASONS = {
-    LeadStatus.LOST: "Chose a competitor on price; confirmed on the phone (demo data).",
-    LeadStatus.UNQUALIFIED: "Student project, not a buyer (demo data).",
-}
+
+
+@contextmanager
+def _local_transports_and_inline_tasks():
+    """While the seed runs: texts to the outbox and email to files (demo numbers and addresses
+    may be somebody's), and Celery tasks run in process, so nothing is left in the broker for the
+    first worker (no backlog to send, no "New lead" alert for a lead of last week)."""
+    overrides = {"TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": ""}
+    if settings.EMAIL_BACKEND not in LOCAL_EMAIL_BACKENDS:
+        overrides["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
+    conf = celery_app.conf
+    eager, propagates = conf.task_always_eager, conf.task_eager_propagates
+    levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    conf.task_always_eager, conf.task_eager_propagates = True, True
+    for name, level in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(level)
+    try:
+        with override_settings(**overrides):
+            yield
+    finally:
+        conf.task_always_eager, conf.task_eager_propagates = eager, propagates
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 class Command(BaseCommand):
-    help = "Load the demo teams, users, lead sources and leads (idempotent; demo only)."
+    help = "Load the demo teams, users, lead sources, customers and three weeks of leads (idempotent; demo only)."
 
     def handle(self, *args, **options):
+        started = time.monotonic()
         data = _demo_data()
-        with transaction.atomic():
-            teams = {name: Team.objects.get_or_create(name=name)[0] for name in data["teams"]}
-            users = self._users(teams, data["users"])
-            sources, api_key = self._sources(teams, data["sources"])
-            customers = self._customers(users, data["customers"])
-            created = self._leads(sources, users, customers, data["leads"])
-
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {created} new leads, {Lead.objects.count()} in all."))
+        now = timezone.now()
+        phones = [phone_normalize(lead.phone) for lead in data["leads"]]
+        stories = []
+        with _local_transports_and_inline_tasks():
+            # One transaction: a seed that fails leaves nothing. Its on-commit work (instant sends,
+            # rep alerts) runs after it, at the real now: already sent, or too old to alert about.
+            with transaction.atomic():
+                if Lead.objects.filter(phone__in=phones).exists():
+                    users, api_key = self._setup(data, now)
+                    self.stdout.write("Demo leads exist already: their history is left as it is.")
+                else:
+                    self.stdout.write(f"Running the product through the last {DAYS} days for the demo leads…")
+                    with time_machine.travel(now - datetime.timedelta(days=DAYS), tick=False) as clock:
+                        users, api_key = self._setup(data, now)
+                        history = DemoHistory(
+                            clock=clock,
+                            end=now,
+                            leads=data["leads"],
+                            sources=self.sources,
+                            users=users,
+                            customers=self.customers,
+                            progress=self.stdout.write,
+                        )
+                        stories = history.run()
+        self._report(stories, started)
         self.stdout.write(f"Logins (demo only): {', '.join(users)} / password {DEMO_PASSWORD!r}")
         self.stdout.write(f"Website lead source API key (demo only): {api_key}")
+
+    def _setup(self, data, now):
+        teams = {name: Team.objects.get_or_create(name=name)[0] for name in data["teams"]}
+        users = self._users(teams, data["users"])
+        self.sources, api_key = self._sources(teams, data["sources"])
+        self.customers = self._customers(users, data["customers"], now)
+        return users, api_key
+
+    def _report(self, stories, started) -> None:
+        seconds = time.monotonic() - started
+        if stories:
+            sent = Message.objects.filter(direction=Message.Direction.OUTBOUND, lead__isnull=False).count()
+            done = Touch.objects.filter(automated=False, status=TouchStatus.DONE).count()
+            self.stdout.write(f"  {len(stories)} leads, {sent} automated messages sent, {done} tasks done.")
+            statuses = dict(Lead.objects.filter(pk__in=[s.lead_id for s in stories]).values_list("pk", "status"))
+            astray = [s for s in stories if statuses[s.lead_id] != s.demo.status]
+            for story in astray:
+                # The history depends on the hour it is run at: say where a story ended elsewhere.
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"  {story.demo.first_name} {story.demo.last_name} ended {statuses[story.lead_id]}, "
+                        f"not {story.demo.status}."
+                    )
+                )
+        created = len(stories)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready in {seconds:.1f} s: {created} new leads, {Lead.objects.count()} in all."
+            )
+        )
 
     def _users(self, teams, records):
         users = {}
@@ -107,6 +194,7 @@ class Command(BaseCommand):
                     "role": role,
                     "team": teams.get(record["team"]),
                     "phone": phone_normalize(record["phone"]),
+                    **({"timezone": record["timezone"]} if record.get("timezone") else {}),
                     "is_staff": role == Role.ADMIN,
                     "is_superuser": role == Role.ADMIN,
                 },
@@ -129,8 +217,7 @@ class Command(BaseCommand):
         api_key = lead_source_issue_api_key(source=sources["Website"], raw_key=DEMO_API_KEY)
         return sources, api_key
 
-    def _customers(self, users, records):
-        now = timezone.now()
+    def _customers(self, users, records, now):
         customers = {}
         for record in records:
             days = record["days_since_last_call"]
@@ -147,63 +234,3 @@ class Command(BaseCommand):
             )
             customers[record["last_name"]] = contact
         return customers
-
-    def _leads(self, sources, users, customers, leads: list[DemoLead]) -> int:
-        now = timezone.now()
-        created = 0
-        # Oldest first, so round-robin hands them out the way they arrived.
-        for demo in sorted(leads, key=lambda d: -d.days_ago):
-            phone = phone_normalize(demo.phone)
-            if Lead.objects.filter(phone=phone).exists():
-                continue
-            result = lead_intake(
-                first_name=demo.first_name,
-                last_name=demo.last_name,
-                phone=phone,
-                email=demo.email,
-                company=demo.company,
-                source=sources[demo.source],
-                how_heard=demo.how_heard,
-                interest=demo.interest,
-                via="referral" if demo.referred_by else "api" if demo.source == "Website" else "form",
-                referred_by=customers.get(demo.referred_by),
-                at=now - datetime.timedelta(days=demo.days_ago),
-            )
-            created += result.created
-            lead = result.lead
-            if demo.status != LeadStatus.NEW:
-                # Given-up leads stop after two tries: the compliance report's example of closing early.
-                self._log_past_work(lead, now, limit=2 if demo.status in CLOSE_REASONS else None)
-                lead.refresh_from_db()
-            for status in STATUS_PATHS[demo.status]:
-                reason = CLOSE_REASONS.get(status, "")
-                # Giving up before the minimum attempts needs a manager's override and reason.
-                by = users["manager"] if reason else lead.owner
-                lead = lead_status_change(lead=lead, status=status, by=by, reason=reason, override=bool(reason))
-        return created
-
-    def _log_past_work(self, lead: Lead, now, limit: int | None = None) -> None:
-        """The rep worked this lead: every task due more than an hour ago is logged, a few minutes
-        after it was due, so the reports and the timeline have a history to show."""
-        if lead.owner is None:
-            return
-        due = Touch.objects.filter(
-            lead=lead, automated=False, status=TouchStatus.SCHEDULED, due_at__lt=now - datetime.timedelta(hours=1)
-        ).order_by("due_at", "pk")[:limit]
-        for index, touch in enumerate(due):
-            if touch.channel == "call":
-                outcome = CALL_OUTCOMES[(lead.pk + index) % len(CALL_OUTCOMES)]
-            else:
-                outcome = Outcome.SENT
-            touch_complete(touch=touch, outcome=outcome, by=lead.owner)
-            done_at = touch.due_at + datetime.timedelta(minutes=4 + (lead.pk * 13 + index * 7) % 50)
-            Touch.objects.filter(pk=touch.pk).update(completed_at=done_at)
-            LeadEvent.objects.filter(lead=lead, kind=LeadEvent.Kind.TOUCH, data__touch=touch.pk).update(
-                created_at=done_at
-            )
-        first = Touch.objects.filter(lead=lead, status=TouchStatus.DONE).order_by("completed_at").first()
-        last = Touch.objects.filter(lead=lead, status=TouchStatus.DONE).order_by("-completed_at").first()
-        if first:
-            Lead.objects.filter(pk=lead.pk).update(
-                first_response_at=first.completed_at, last_touch_at=last.completed_at
-            )
