@@ -33,7 +33,7 @@ seed: migrate
 # idle (the filesystem broker's polling, then the pool), so honcho waits up to 60 s here.
 HONCHO := $(BIN)/python -c 'import honcho.command, honcho.manager; honcho.manager.KILL_WAIT = 60; honcho.command.main()'
 run: seed
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(HONCHO) start --procfile Procfile --app-root $(CURDIR)
+	LOG_QUIET_TICKS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(HONCHO) start --procfile Procfile --app-root $(CURDIR)
 
 test: $(STAMP)
 	$(BIN)/pytest -q $(if $(filter-out 0,$(XDIST)),-n $(XDIST)) $(PYTEST_ARGS)

@@ -421,12 +421,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 # Bookkeeping tasks beat sends every few seconds (leadfollow/schedules.py): their INFO lines are
-# dropped (leadfollow/log_filters.py), their warnings and errors kept.
+# dropped (leadfollow/log_filters.py), their warnings and errors kept. `make run` sets LOG_QUIET_TICKS=1;
+# elsewhere beat logs every tick (the fault tests count a beat's dispatches in its log).
 QUIET_TICK_TASKS = ["cadences.dispatch_due", "cadences.reconcile_stuck"]
+LOG_QUIET_TICKS = env.bool("LOG_QUIET_TICKS", default=False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"quiet_ticks": {"()": "leadfollow.log_filters.QuietTicks", "tasks": QUIET_TICK_TASKS}},
+    "filters": {"quiet_ticks": {"()": "leadfollow.log_filters.QuietTicks", "tasks": QUIET_TICK_TASKS if LOG_QUIET_TICKS else []}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {

@@ -32,6 +32,7 @@ def product_env(tmp_path, **extra) -> dict:
         "DJANGO_SETTINGS_MODULE": "leadfollow.settings",
         "LEADFOLLOW_VAR_DIR": str(tmp_path),
         "DEBUG": "1",
+        "LOG_QUIET_TICKS": "1",
         "PATH": f"{BIN}:{env['PATH']}",
         **extra,
     }
