@@ -428,7 +428,9 @@ LOG_QUIET_TICKS = env.bool("LOG_QUIET_TICKS", default=False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"quiet_ticks": {"()": "leadfollow.log_filters.QuietTicks", "tasks": QUIET_TICK_TASKS if LOG_QUIET_TICKS else []}},
+    "filters": {
+        "quiet_ticks": {"()": "leadfollow.log_filters.QuietTicks", "tasks": QUIET_TICK_TASKS if LOG_QUIET_TICKS else []}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {

@@ -16,7 +16,6 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Notification, Role, Team, User
@@ -40,24 +39,16 @@ GIVES_UP = "rep2"  # Priya: gives up after one "no" (_demo_history.HABITS)
 JUST_ARRIVED = "Mitchell"
 
 
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """seed_demo once for the module, inside a transaction rolled back at its end (each test's own
-    transaction is a savepoint in it); the clock runs on from SEEDED_AT for every test."""
-    clock = time_machine.travel(SEEDED_AT, tick=True)
-    clock.start()
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            out = StringIO()
-            started = time.monotonic()
-            call_command("seed_demo", stdout=out)
-            yield {"out": out.getvalue(), "seconds": time.monotonic() - started}
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
-            clock.stop()
+@pytest.fixture
+def demo(db):
+    """seed_demo in the test's own transaction; the clock runs on from SEEDED_AT during the test.
+    Per test, not per module: under xdist a module's tests share a worker with other modules' tests,
+    and a module-long transaction (and clock) would reach into theirs."""
+    with time_machine.travel(SEEDED_AT, tick=True):
+        out = StringIO()
+        started = time.monotonic()
+        call_command("seed_demo", stdout=out)
+        yield {"out": out.getvalue(), "seconds": time.monotonic() - started}
 
 
 @pytest.fixture
