@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from cadences.models import Channel, Touch, TouchStatus
+from cadences.models import Channel, Touch, TouchPurpose, TouchStatus
 from cadences.rendering import render_text
 from leads.models import LeadEvent
 from leads.selectors import lead_timeline
@@ -69,9 +69,10 @@ class CallQueue:
 
 
 def _open_calls(*, rep: User, end: dt.datetime) -> QuerySet[Touch]:
+    # A booked meeting is not a follow-up call: it waits on Today for its time.
     return Touch.objects.filter(
         status=TouchStatus.SCHEDULED, automated=False, channel=Channel.CALL, assigned_to=rep, due_at__lt=end
-    )
+    ).exclude(purpose=TouchPurpose.APPOINTMENT)
 
 
 def calls_count(*, rep: User, now: dt.datetime | None = None) -> int:
