@@ -18,6 +18,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
+        # Playwright's greenlet has its own context, and so its own Django connection (asgiref Local),
+        # kept from the last browser test: one a fault test has cut since is closed, to reconnect.
+        _close_unusable_connections()
         chromium = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -30,6 +33,14 @@ def browser():
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _close_unusable_connections():
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and not conn.is_usable():
+            conn.close()
 
 
 def login(browser, live_server, user, *, page=None, lands_on="/today/"):
