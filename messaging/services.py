@@ -27,7 +27,7 @@ from messaging.models import EarlyStatusCallback, Message, OptOut
 
 log = logging.getLogger(__name__)
 
-# CTIA / Twilio Advanced Opt-Out keywords; matched against the whole trimmed message, any case.
+# CTIA / Twilio Advanced Opt-Out keywords; matched against the whole message (keyword_of), any case.
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
@@ -65,9 +65,20 @@ def help_text() -> str:
     )
 
 
+# Punctuation a keyword may end with ("Stop.", "STOP!!", "stop?!", "Stop…").
+KEYWORD_TRAILING_PUNCTUATION = ".!?,;:…"
+
+
 def keyword_of(body: str) -> str:
-    """The compliance keyword a whole message is, or "" (a sentence containing "stop" is not one)."""
-    word = (body or "").strip().upper()
+    """The compliance keyword a whole message is, or "" — the carriers' rule (CTIA, Twilio):
+
+    the message must be the keyword alone, in any case, with surrounding whitespace and trailing
+    punctuation (KEYWORD_TRAILING_PUNCTUATION) ignored: "Stop.", "STOP!", " stop ", "Stop!!" opt out.
+    Anything more is a reply a person should read, not an opt-out: "stop please", "don't stop",
+    "STOP calling" (it exits the cadence and gives the rep an urgent task). START/UNSTOP/YES opt back in,
+    HELP/INFO answer who we are, by the same rule.
+    """
+    word = (body or "").strip().rstrip(KEYWORD_TRAILING_PUNCTUATION).strip().upper()
     if word in OPT_OUT_KEYWORDS:
         return "STOP"
     if word in OPT_IN_KEYWORDS:
