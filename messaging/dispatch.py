@@ -93,6 +93,7 @@ from leads.timeline import lead_event_add
 from messaging import appointment_messages, freshness, leases, transports
 from messaging.models import Message
 from messaging.signals import provider_message_id_recorded
+from messaging.suppressions import suppression_record, suppression_skip_reason
 from messaging.unsubscribe import unsubscribe_url
 
 log = logging.getLogger(__name__)
@@ -249,7 +250,8 @@ def outgoing_message_or_problem(touch: Touch) -> tuple[transports.OutgoingMessag
 
 
 def _consent_problem(touch: Touch) -> str:
-    return consent_skip_reason(touch.lead, touch.channel, True)
+    # The lead's own flags, then the person's: a number or address opted out on any lead (one query).
+    return consent_skip_reason(touch.lead, touch.channel, True) or suppression_skip_reason(touch.lead, touch.channel)
 
 
 # An SMS waiting for its lead's zone to be confirmed is looked at again this often: once a rep
@@ -480,6 +482,10 @@ def touch_fail_permanently(*, touch: Touch, code: str, reason: str) -> None:
     elif touch.channel == Channel.SMS:
         if code in SMS_OPTED_OUT_CODES:
             Lead.objects.filter(pk=lead.pk).update(sms_opt_out=True)
+            # The carrier says the number itself opted out: for every lead with it.
+            suppression_record(
+                channel="sms", address=lead.phone, opted_out=True, source=f"Twilio error {code}", lead=lead
+            )
             fix = "The number opted out of SMS: call instead"
         else:
             Lead.objects.filter(pk=lead.pk).update(sms_unusable=True)

@@ -67,6 +67,40 @@ class OptOut(models.Model):
         return f"{'Opt-out' if self.opted_out else 'Opt-in'} {self.channel} ({self.source})"
 
 
+class Suppression(models.Model):
+    """Consent per person, not per lead row: an opted-out phone number (E.164) or email address (lower-cased).
+
+    Kept by the opt-out and opt-in services (messaging.suppressions), whatever lead the STOP or the
+    unsubscribe came through, so a later lead with the same number or address starts opted out
+    (messaging.suppressions.lead_consent_inherit) and dispatch refuses to text a suppressed number.
+    An opt back in keeps the row with `opted_out=False`: the latest word of that person wins.
+    """
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        EMAIL = "email", "Email"
+
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    address = models.CharField(max_length=254, help_text="E.164 phone number, or lower-cased email address")
+    opted_out = models.BooleanField(default=True)
+    source = models.CharField(max_length=100, help_text='e.g. "SMS keyword STOP", "unsubscribe link"')
+    lead = models.ForeignKey(
+        "leads.Lead",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The lead the latest change came through, if any",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "address"], name="suppression_once_per_address")]
+
+    def __str__(self):
+        return f"{self.channel} {self.address}: {'opted out' if self.opted_out else 'opted in'} ({self.source})"
+
+
 class EarlyStatusCallback(models.Model):
     """A Twilio status callback for a message id nothing is recorded under yet.
 

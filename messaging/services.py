@@ -24,6 +24,7 @@ from leads.timeline import lead_event_add
 from messaging import transports
 from messaging.dispatch import UNRECORDED_LOOKBACK, touch_fail_permanently
 from messaging.models import EarlyStatusCallback, Message, OptOut
+from messaging.suppressions import suppression_record
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +107,11 @@ def _event(lead: Lead, kind: str, text: str, **data) -> LeadEvent:
 def sms_opt_out(*, lead: Lead, source: str) -> bool:
     """Record an SMS opt-out: flag, OptOut row, scheduled SMS touches skipped, enrollment ended.
 
-    Returns False (and changes nothing) if the lead had already opted out.
+    The number is suppressed for every lead (messaging.suppressions), even one already opted out.
+    Returns False (and changes nothing on the lead) if the lead had already opted out.
     """
     with transaction.atomic():
+        suppression_record(channel="sms", address=lead.phone, opted_out=True, source=source, lead=lead)
         changed = Lead.objects.filter(pk=lead.pk, sms_opt_out=False).update(sms_opt_out=True)
         lead.sms_opt_out = True
         if not changed:
@@ -123,8 +126,9 @@ def sms_opt_out(*, lead: Lead, source: str) -> bool:
 
 
 def sms_opt_in(*, lead: Lead, source: str) -> bool:
-    """Record an SMS opt back in (START). Returns False if the lead was not opted out."""
+    """Record an SMS opt back in (START), for the number too. Returns False if the lead was not opted out."""
     with transaction.atomic():
+        suppression_record(channel="sms", address=lead.phone, opted_out=False, source=source, lead=lead)
         changed = Lead.objects.filter(pk=lead.pk, sms_opt_out=True).update(sms_opt_out=False)
         lead.sms_opt_out = False
         if not changed:
@@ -135,8 +139,10 @@ def sms_opt_in(*, lead: Lead, source: str) -> bool:
 
 
 def email_opt_out(*, lead: Lead, source: str) -> bool:
-    """Record an email opt-out (unsubscribe link, complaint); idempotent. Returns whether it changed."""
+    """Record an email opt-out (unsubscribe link, complaint), for the address too; idempotent.
+    Returns whether the lead changed."""
     with transaction.atomic():
+        suppression_record(channel="email", address=lead.email, opted_out=True, source=source, lead=lead)
         changed = Lead.objects.filter(pk=lead.pk, email_opt_out=False).update(email_opt_out=True)
         lead.email_opt_out = True
         if not changed:
@@ -145,6 +151,18 @@ def email_opt_out(*, lead: Lead, source: str) -> bool:
         skipped = _skip_scheduled_emails(lead, reason="Unsubscribed from email")
         _event(lead, LeadEvent.Kind.OPT_OUT, f"Unsubscribed from email ({source}); {skipped} scheduled emails stopped")
     return True
+
+
+def email_address_opt_out(*, address: str, source: str, lead: Lead | None = None) -> int:
+    """Unsubscribe an address (an unsubscribe link is bound to the address it was sent to): the
+    address is suppressed, and every lead that has it now is opted out. Returns the leads changed.
+
+    `lead` is the one the link was made for, kept on the suppression; it is not opted out itself
+    when its address has changed since (its new address never asked to stop).
+    """
+    with transaction.atomic():
+        suppression_record(channel="email", address=address, opted_out=True, source=source, lead=lead)
+        return sum(email_opt_out(lead=each, source=source) for each in Lead.objects.with_email(address.strip()))
 
 
 def _skip_scheduled_emails(lead: Lead, *, reason: str) -> int:
@@ -298,6 +316,9 @@ def email_tracking_record(*, event_type: str, recipient: str, description: str =
     if event_type not in TRACKING_EVENTS or not recipient:
         return 0
     changed = 0
+    if event_type == "complained":
+        # The person said stop even if no lead has the address any more.
+        suppression_record(channel="email", address=recipient, opted_out=True, source="spam complaint")
     for lead in Lead.objects.filter(email__iexact=recipient.strip()):
         with transaction.atomic():
             if event_type == "complained":

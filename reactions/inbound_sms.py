@@ -21,6 +21,7 @@ from messaging.services import (
     sms_opt_in,
     sms_opt_out,
 )
+from messaging.suppressions import suppression_record
 from reactions.intake import lead_intake
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ def inbound_sms_receive(*, sid: str, from_number: str, to_number: str, body: str
     1. Store the Message first: a redelivered webhook (or a concurrent duplicate) fails on the
        unique inbound provider id, and everything rolls back untouched.
     2. Find the lead by number (latest open, else latest); a number we do not know becomes a new
-       lead through lead_intake (unless it only says STOP: nobody to stop texting).
+       lead through lead_intake (unless it is a keyword: a STOP or START from it still changes
+       the number's consent, messaging.suppressions, for any lead it becomes later).
     3. Keywords change consent; any other text is a reply: the cadence exits, the rep gets an
        urgent call task and a notification.
     """
@@ -57,6 +59,9 @@ def inbound_sms_receive(*, sid: str, from_number: str, to_number: str, body: str
             if lead is not None:
                 inbound_sms_attach(message=message, lead=lead)
                 _effects(lead, keyword=keyword, new_lead=created)
+            elif keyword in ("STOP", "START"):
+                source = f"SMS keyword {keyword}"
+                suppression_record(channel="sms", address=from_number, opted_out=keyword == "STOP", source=source)
     except IntegrityError:
         return InboundResult(message=None, reply=reply, duplicate=True)
     return InboundResult(message=message, reply=reply)
