@@ -16,7 +16,8 @@ from twilio.request_validator import RequestValidator
 
 from leads.models import Lead
 from messaging import services
-from messaging.unsubscribe import lead_id_from_unsubscribe_token
+from messaging.suppressions import address_suppressed
+from messaging.unsubscribe import lead_id_from_unsubscribe_token, unsubscribe_target
 from reactions.inbound_sms import inbound_sms_receive
 
 log = logging.getLogger(__name__)
@@ -76,13 +77,19 @@ def twilio_status_callback(request):
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe_view(request, token):
-    """GET: a page with a confirm button. POST: unsubscribe (RFC 8058 one-click posts here too)."""
+    """GET: a page with a confirm button. POST: unsubscribe (RFC 8058 one-click posts here too).
+
+    The link unsubscribes the address it was sent to (messaging/unsubscribe.py), also once its lead
+    has another address or is gone (merged, deleted): the person's word holds for their address.
+    """
+    target = unsubscribe_target(token)
+    if target is None:
+        return render(request, "messaging/unsubscribe_invalid.html", status=400)
     lead_id = lead_id_from_unsubscribe_token(token)
     lead = Lead.objects.filter(pk=lead_id).first() if lead_id else None
-    if lead is None:
-        return render(request, "messaging/unsubscribe_invalid.html", status=400)
-    context = {"lead": lead, "organization": settings.ORGANIZATION_NAME}
+    context = {"email": target.email, "organization": settings.ORGANIZATION_NAME}
     if request.method == "POST":
-        services.email_opt_out(lead=lead, source="unsubscribe link")
+        services.email_address_opt_out(address=target.email, source="unsubscribe link", lead=lead)
         return render(request, "messaging/unsubscribe_done.html", context)
+    context["already"] = address_suppressed("email", target.email) or bool(lead and lead.email_opt_out)
     return render(request, "messaging/unsubscribe.html", context)

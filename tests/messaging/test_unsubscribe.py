@@ -9,8 +9,9 @@ from cadences.models import TouchStatus
 from leads.models import Lead, LeadEvent
 from messaging import services
 from messaging.dispatch import outgoing_message_for
-from messaging.models import Message, OptOut
-from messaging.unsubscribe import unsubscribe_url
+from messaging.models import Message, OptOut, Suppression
+from messaging.unsubscribe import lead_id_from_unsubscribe_token, unsubscribe_token, unsubscribe_url
+from reactions.intake import lead_intake
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
 
 
@@ -75,10 +76,57 @@ def test_bad_token_is_400_and_saves_nothing(lead, token):
 
 
 @pytest.mark.django_db
-def test_token_for_deleted_lead_is_400(lead):
+def test_token_for_a_deleted_lead_still_unsubscribes_its_address(lead, web_source):
+    """A merged (deleted) lead's link still works: the address asked to stop, not the row."""
     path = path_of(unsubscribe_url(lead=lead))
     Lead.objects.filter(pk=lead.pk).delete()
-    assert Client().post(path).status_code == 400
+    response = Client().post(path)
+    assert response.status_code == 200 and b"pat@example.org" in response.content
+    assert Suppression.objects.get(channel="email", address="pat@example.org").opted_out
+    later = lead_intake(first_name="Pat", email="PAT@example.org", source=web_source).lead
+    assert later.email_opt_out
+
+
+@pytest.mark.django_db
+def test_token_is_bound_to_the_address_it_was_issued_for(lead):
+    token = unsubscribe_token(lead=lead)
+    assert lead_id_from_unsubscribe_token(token) == lead.pk
+    # The same person now at the old address on another lead, and this lead moved to a new address.
+    lead.email = "pat.new@example.org"
+    lead.save()
+    other = LeadFactory(email="pat@example.org")
+    assert lead_id_from_unsubscribe_token(token) is None  # refused for the lead's current address
+    new_address_email = email_touch(lead)
+    page = Client().get(f"/unsubscribe/{token}/")
+    assert b"pat@example.org" in page.content and b"pat.new@example.org" not in page.content
+    response = Client().post(f"/unsubscribe/{token}/", {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200 and b"pat.new" not in response.content
+    lead.refresh_from_db(), other.refresh_from_db(), new_address_email.refresh_from_db()
+    assert not lead.email_opt_out and new_address_email.status == TouchStatus.SCHEDULED
+    assert other.email_opt_out  # the address the link was sent to
+    row = Suppression.objects.get(channel="email")
+    assert row.address == "pat@example.org" and row.opted_out and row.source == "unsubscribe link"
+    assert not Suppression.objects.filter(address="pat.new@example.org").exists()
+
+
+@pytest.mark.django_db
+def test_unsubscribe_suppresses_the_address_for_a_later_lead(lead, web_source):
+    Client().post(path_of(unsubscribe_url(lead=lead)))
+    Lead.objects.filter(pk=lead.pk).update(status="lost")
+    later = lead_intake(first_name="Pat", email="pat@EXAMPLE.org", phone="+14155550123", source=web_source).lead
+    assert later.email_opt_out and not later.sms_opt_out
+    assert later.events.filter(text__startswith="Starts unsubscribed from email: pat@example.org").exists()
+
+
+@pytest.mark.django_db
+def test_token_without_an_address_is_400(lead):
+    from django.core import signing
+
+    from messaging.unsubscribe import SALT
+
+    token = signing.dumps({"lead": lead.pk, "email": ""}, salt=SALT, compress=True)
+    assert Client().post(f"/unsubscribe/{token}/").status_code == 400
+    assert not Lead.objects.get(pk=lead.pk).email_opt_out
 
 
 @pytest.mark.django_db
@@ -134,6 +182,19 @@ def test_complaint_marks_invalid_and_opts_out(lead):
     lead.refresh_from_db()
     assert lead.email_invalid and lead.email_opt_out
     assert OptOut.objects.get(lead=lead).source == "spam complaint"
+    assert Suppression.objects.get(channel="email", address="pat@example.org").opted_out
+
+
+@pytest.mark.django_db
+def test_complaint_for_an_address_no_lead_has_suppresses_it(db):
+    send_tracking("complained", "Gone@Example.org")
+    assert Suppression.objects.get(channel="email", address="gone@example.org").source == "spam complaint"
+
+
+@pytest.mark.django_db
+def test_bounce_is_not_an_opt_out(lead):
+    send_tracking("bounced", "pat@example.org")
+    assert not Suppression.objects.exists()
 
 
 @pytest.mark.django_db
