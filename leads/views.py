@@ -183,7 +183,7 @@ def lead_edit(request, pk):
     form = LeadEditForm(request.POST or None, lead=lead)
     if request.method == "POST" and form.is_valid():
         try:
-            lead_lifecycle.lead_update(lead=lead, by=request.user, **form.update_kwargs())
+            lifecycle.lead_details_update(lead=lead, by=request.user, **form.update_kwargs())
         except ValidationError as exc:
             add_service_errors(form, exc, SERVICE_FIELD_MAP)
         else:

@@ -5,7 +5,8 @@ from django.db import transaction
 from accounts.models import User
 from cadences.services import appointment_touches_cancel, enrollment_exit, touches_reassign_for_lead
 from leads.models import GIVE_UP_STATUSES, Lead, LeadStatus
-from leads.services.lifecycle import appointments_cancel_for_lead, lead_owner_set, lead_status_set
+from leads.services.lifecycle import appointments_cancel_for_lead, lead_owner_set, lead_status_set, lead_update
+from messaging.suppressions import lead_consent_inherit
 
 
 def lead_status_change(*, lead: Lead, status: str, by: User | None, reason: str = "", override: bool = False) -> Lead:
@@ -30,4 +31,15 @@ def lead_assign(*, lead: Lead, owner: User, by: User) -> Lead:
     with transaction.atomic():
         if lead_owner_set(lead=lead, owner=owner, by=by):
             touches_reassign_for_lead(lead=lead, to=owner)
+    return lead
+
+
+def lead_details_update(*, lead: Lead, by: User, **fields) -> Lead:
+    """Edit a lead's details (leads.services.lifecycle.lead_update); a phone number or email address
+    changed to one that opted out (on any lead) opts the lead out on that channel, with the reason."""
+    with transaction.atomic():
+        before = (lead.phone, lead.email.lower())
+        lead = lead_update(lead=lead, by=by, **fields)
+        if (lead.phone, lead.email.lower()) != before:
+            lead_consent_inherit(lead=lead)
     return lead

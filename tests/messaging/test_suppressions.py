@@ -193,3 +193,19 @@ def test_carrier_opt_out_code_suppresses_the_number(rep):
     )
     message_status_record(sid="SM1", status="failed", error_code="21610")
     assert Suppression.objects.get(channel="sms", address=LEAD_PHONE).opted_out
+
+
+@pytest.mark.django_db
+def test_editing_the_phone_to_an_opted_out_number_opts_the_lead_out(client_for, rep):
+    from django.urls import reverse
+
+    lead = LeadFactory(owner=rep, phone="+14155550124", email="pat@example.org", first_name="Pat")
+    Suppression.objects.create(channel="sms", address=LEAD_PHONE, source="SMS keyword STOP")
+    form = {"first_name": "Pat", "last_name": "", "phone": "(415) 555-0123", "email": "pat@example.org"}
+    form.update(company="", how_heard="", interest="", timezone="America/Los_Angeles")
+    form.update(twitter_handle="", linkedin_url="")
+    response = client_for(rep).post(reverse("leads:edit", args=[lead.pk]), form)
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.phone == LEAD_PHONE and lead.sms_opt_out and not lead.email_opt_out
+    assert lead.events.filter(text__startswith="Starts opted out of SMS").exists()
