@@ -14,7 +14,8 @@ What it makes, all tied to the "Bench" teams and sources (so `--reset` removes o
 - each lead enrolled in the reference cadence with K touches picked evenly from its steps, so
   touches are spread over the past 4 weeks and the next 4 weeks: past automated ones sent (a few
   failed or skipped), past manual ones mostly done with an outcome (the rest overdue), future ones
-  scheduled (cancelled for closed leads).
+  scheduled (cancelled for closed leads) — up to a lead's first open manual task: as the product
+  runs a cadence, the steps after it wait for it (pending).
 
 `leads=N` is a target: running it again with the same N adds nothing; a bigger N adds the
 difference. `due_now=M` also adds M automated touches due now (half SMS, half email) on fresh
@@ -357,6 +358,7 @@ class _Seeder:
             enrollment_id = ids[Enrollment]
             ids[Enrollment] += 1
             attempts, first_response, last_touch = 0, None, None
+            waiting = False
             for step in picked_steps:
                 if touches_left is not None:
                     if touches_left <= 0:
@@ -427,6 +429,13 @@ class _Seeder:
                         last_touch = max(last_touch or done_at, done_at)
                 elif closed:
                     values.update(status=TouchStatus.CANCELLED)
+                if values["status"] == TouchStatus.SCHEDULED and not due_now:
+                    # As the product keeps a running cadence (cadences/sequence.py): one open task,
+                    # the steps after it waiting for it.
+                    if waiting:
+                        values.update(status=TouchStatus.PENDING)
+                    elif not automated:
+                        waiting = True
                 touch_t.add(**values)
                 ids[Touch] += 1
             lead_t.add(
