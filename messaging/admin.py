@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from messaging.models import EarlyStatusCallback, Message, OptOut
+from messaging.models import EarlyStatusCallback, Message, OptOut, Suppression
 
 
 @admin.register(Message)
@@ -32,3 +32,14 @@ class EarlyStatusCallbackAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("sid",)
     readonly_fields = ("received_at",)
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    """Consent per person: a number or address opted out on any lead (messaging/suppressions.py)."""
+
+    list_display = ("updated_at", "channel", "address", "opted_out", "source", "lead")
+    list_filter = ("channel", "opted_out")
+    search_fields = ("address", "source")
+    raw_id_fields = ("lead",)
+    list_select_related = ("lead",)
