@@ -42,7 +42,12 @@ def lead_id_from_unsubscribe_token(token: str) -> int | None:
     """The lead id a token was made for, or None if it was tampered with, or if the lead no longer
     has the address the token was issued for (the token then stands for the address alone)."""
     target = unsubscribe_target(token)
-    if target is None or target.lead_id is None:
+    return lead_id_for_target(target) if target is not None else None
+
+
+def lead_id_for_target(target: UnsubscribeTarget) -> int | None:
+    """The target's lead id while that lead still has the target's address, else None."""
+    if target.lead_id is None:
         return None
     return target.lead_id if Lead.objects.filter(pk=target.lead_id).with_email(target.email).exists() else None
 

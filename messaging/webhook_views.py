@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 from leads.models import Lead
 from messaging import services
 from messaging.suppressions import address_suppressed
-from messaging.unsubscribe import lead_id_from_unsubscribe_token, unsubscribe_target
+from messaging.unsubscribe import lead_id_for_target, unsubscribe_target
 from reactions.inbound_sms import inbound_sms_receive
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def unsubscribe_view(request, token):
     target = unsubscribe_target(token)
     if target is None:
         return render(request, "messaging/unsubscribe_invalid.html", status=400)
-    lead_id = lead_id_from_unsubscribe_token(token)
+    lead_id = lead_id_for_target(target)
     lead = Lead.objects.filter(pk=lead_id).first() if lead_id else None
     context = {"email": target.email, "organization": settings.ORGANIZATION_NAME}
     if request.method == "POST":
