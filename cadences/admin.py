@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from cadences.models import Cadence, CadenceStep, Enrollment, Touch
+from cadences.models import Cadence, CadenceStep, Enrollment, Snippet, Touch
 
 
 class CadenceStepInline(admin.TabularInline):
@@ -81,3 +81,13 @@ class TouchAdmin(admin.ModelAdmin):
         "sent_at",
         "created_at",
     ]
+
+
+@admin.register(Snippet)
+class SnippetAdmin(admin.ModelAdmin):
+    """Saved answers reps pick when they write to a lead from the app."""
+
+    list_display = ("title", "channel", "subject", "created_by", "created_at")
+    list_filter = ("channel",)
+    search_fields = ("title", "subject", "body")
+    raw_id_fields = ("created_by",)

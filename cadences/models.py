@@ -133,6 +133,8 @@ class Enrollment(models.Model):
     started_at = models.DateTimeField()
     state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE)
     paused_at = models.DateTimeField(null=True, blank=True)
+    # An automatic pause (an out-of-office reply) ends then: beat resumes the cadence.
+    paused_until = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     exit_reason = models.CharField(max_length=100, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -223,6 +225,11 @@ class Touch(models.Model):
     automated = models.BooleanField(default=False)
     # Ad-hoc tasks (a reply to call back, a bounced email to fix) have a title instead of a step.
     title = models.CharField(max_length=200, blank=True)
+    # Written by a rep (an answer from the app): sent instead of the step's template.
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    # The Message-ID this email answers (threading), set when a rep answers the lead's message.
+    in_reply_to = models.CharField(max_length=500, blank=True)
     urgent = models.BooleanField(default=False)
     purpose = models.CharField(max_length=30, choices=TouchPurpose.choices, blank=True, default=TouchPurpose.STEP)
     appointment = models.ForeignKey(
@@ -287,3 +294,20 @@ class Touch(models.Model):
 
     def __str__(self):
         return f"{self.get_channel_display()} for {self.lead_id} due {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class Snippet(models.Model):
+    """A saved answer a rep can pick when writing to a lead (merge fields rendered like a step's)."""
+
+    title = models.CharField(max_length=100)
+    channel = models.CharField(max_length=10, choices=[(Channel.EMAIL, "Email"), (Channel.SMS, "SMS")])
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["channel", "title"]
+
+    def __str__(self):
+        return f"{self.get_channel_display()}: {self.title}"

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from messaging.models import EarlyStatusCallback, Message, OptOut, Suppression
+from messaging.models import EarlyStatusCallback, InboundEmail, MailboxState, Message, OptOut, Suppression
 
 
 @admin.register(Message)
@@ -43,3 +43,24 @@ class SuppressionAdmin(admin.ModelAdmin):
     search_fields = ("address", "source")
     raw_id_fields = ("lead",)
     list_select_related = ("lead",)
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(admin.ModelAdmin):
+    """Every email received, as received (replies, auto-replies, bounces; unmatched ones too)."""
+
+    list_display = ("received_at", "kind", "state", "from_address", "subject", "lead", "matched_by", "via")
+    list_filter = ("kind", "state", "via")
+    search_fields = ("from_address", "subject", "message_id")
+    raw_id_fields = ("lead", "handled_by")
+    list_select_related = ("lead",)
+    exclude = ("raw",)
+    readonly_fields = ("received_at",)
+
+
+@admin.register(MailboxState)
+class MailboxStateAdmin(admin.ModelAdmin):
+    """Where the IMAP poller is in each mailbox folder."""
+
+    list_display = ("mailbox", "uid_validity", "last_uid", "polled_at", "last_error")
+    readonly_fields = ("polled_at",)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -31,6 +32,8 @@ class Message(models.Model):
     subject = models.CharField(max_length=300, blank=True)
     body = models.TextField()
     provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    # RFC 5322 Message-ID of an email, in or out: a rep's answer threads under the lead's last message.
+    message_id = models.CharField(max_length=500, blank=True, db_index=True)
     status = models.CharField(max_length=20, choices=Status.choices)
     error_code = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -124,3 +127,66 @@ class EarlyStatusCallback(models.Model):
 
     def __str__(self):
         return f"{self.sid}: {self.status}"
+
+
+class InboundEmail(models.Model):
+    """One email that reached LeadFollow (the IMAP reply mailbox, an ESP's inbound webhook or
+    `manage.py inbound_email`), kept as received and processed once (unique `message_id`).
+
+    Matched to a lead by In-Reply-To/References, the reply token, or the sender; one that matches
+    no lead waits under "Unmatched replies" until a manager attaches or discards it: never lost,
+    never a lead made silently.
+    """
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", "Reply"
+        AUTO_REPLY = "auto_reply", "Auto-reply (out of office)"
+        BOUNCE = "bounce", "Delivery failure (hard bounce)"
+        DELAY = "delay", "Delivery delayed (soft bounce)"
+
+    class State(models.TextChoices):
+        MATCHED = "matched", "Matched to a lead"
+        UNMATCHED = "unmatched", "Unmatched: waiting for a manager"
+        ASSIGNED = "assigned", "Attached to a lead by hand"
+        DISCARDED = "discarded", "Discarded"
+
+    # The RFC 5322 Message-ID, or "sha256:<hex>" of the raw message when it has none.
+    message_id = models.CharField(max_length=500, unique=True)
+    via = models.CharField(max_length=30, help_text='"imap", "webhook:mailgun", "command"')
+    raw = models.BinaryField(help_text="The message as received")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REPLY)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.UNMATCHED)
+    lead = models.ForeignKey(
+        "leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_emails"
+    )
+    matched_by = models.CharField(max_length=20, blank=True, help_text='"in_reply_to", "token", "sender", "manager"')
+    from_address = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    text = models.TextField(blank=True, help_text="The reply without its quoted history")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["state", "-received_at"], name="inbound_email_by_state")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} from {self.from_address} ({self.state})"
+
+
+class MailboxState(models.Model):
+    """Where the IMAP poller is in one mailbox folder: UIDs up to `last_uid` under `uid_validity`
+    were processed (a new UIDVALIDITY means the server renumbered: the folder is read again, and
+    the unique Message-ID of InboundEmail keeps each message processed once)."""
+
+    mailbox = models.CharField(max_length=300, unique=True, help_text="user@host:port/folder")
+    uid_validity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self):
+        return f"{self.mailbox} at UID {self.last_uid}"
