@@ -270,6 +270,8 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="LeadFollow <sales@leadfollow.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where leads' replies go (messaging/reply_address.py): "replies+<token>@domain" on every email touch.
+REPLY_TO_ADDRESS = env.str("REPLY_TO_ADDRESS", default=f"replies@{DEFAULT_FROM_EMAIL.rsplit('@', 1)[-1].strip('> ')}")
 # CAN-SPAM: every automated email names the sender and a physical postal address.
 ORGANIZATION_NAME = env.str("ORGANIZATION_NAME", default="LeadFollow Demo Co.")
 ORGANIZATION_POSTAL_ADDRESS = env.str(

@@ -16,6 +16,7 @@ from django.conf import settings
 from cadences.models import Channel, Touch, TouchPurpose
 from leads.models import Appointment
 from messaging import calendar_invite, transports
+from messaging.reply_address import reply_to_for
 from messaging.unsubscribe import unsubscribe_url
 
 SMS_LOCATION_LIMIT = 100
@@ -92,7 +93,11 @@ def appointment_message_for(touch: Touch) -> transports.OutgoingMessage:
         f"\n\n--\n{_rep_name(rep)}\n{settings.ORGANIZATION_NAME}, {settings.ORGANIZATION_POSTAL_ADDRESS}\n"
         f"Don't want these emails? Unsubscribe: {link}"
     )
-    headers = {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    headers = {
+        "List-Unsubscribe": f"<{link}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Reply-To": reply_to_for(lead.pk),  # a reply to an invite finds its lead too
+    }
     _no_line_breaks(subject=subject, address=lead.email, **headers)
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ")
     alternatives, attachments = (), ()

@@ -92,6 +92,7 @@ from leads.models import Lead, LeadEvent
 from leads.timeline import lead_event_add
 from messaging import appointment_messages, freshness, leases, transports
 from messaging.models import Message
+from messaging.reply_address import reply_to_for
 from messaging.signals import provider_message_id_recorded
 from messaging.suppressions import suppression_record, suppression_skip_reason
 from messaging.unsubscribe import unsubscribe_url
@@ -211,7 +212,12 @@ def outgoing_message_for(touch: Touch) -> transports.OutgoingMessage:
         f"Don't want these emails? Unsubscribe: {link}"
     )
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ")
-    headers = {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    headers = {
+        "List-Unsubscribe": f"<{link}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        # Replies carry the lead's token back (messaging/reply_address.py), even when threading is lost.
+        "Reply-To": reply_to_for(lead.pk),
+    }
     for name, value in {"subject": subject, "address": lead.email, **headers}.items():
         if "\n" in value or "\r" in value:
             # A lead saved with a line break in its name (before the input rule, or by hand in the admin).
