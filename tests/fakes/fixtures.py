@@ -2,13 +2,17 @@
 
 `fake_twilio`: a fake Twilio REST API on 127.0.0.1 with settings pointing the real twilio
 library at it. `smtp_server`: aiosmtpd on 127.0.0.1 with EMAIL_BACKEND set to the two-phase
-SMTP backend. Both are fresh per test.
+SMTP backend. `imap_server`: a private, real dovecot on 127.0.0.1 with the REPLY_IMAP_* settings
+pointing the reply-mailbox poller at it (skipped without dovecot, failed under REQUIRE_SERVICES=1).
+All are fresh per test.
 """
 
 import pytest
 
+from testkit.fakes.imap_server import DovecotServer, dovecot_available
 from testkit.fakes.smtp_server import FakeSMTPServer
 from testkit.fakes.twilio_api import FakeTwilioAPI
+from tests.services import require
 
 FAKE_TWILIO_FROM_NUMBER = "+15005550006"
 
@@ -42,6 +46,23 @@ def smtp_server(settings):
     settings.EMAIL_USE_TLS = False
     settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 5
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def imap_server(settings):
+    require(dovecot_available(), "dovecot (Debian: dovecot-imapd)")
+    server = DovecotServer().start()
+    settings.REPLY_IMAP_HOST = server.host
+    settings.REPLY_IMAP_PORT = server.port
+    settings.REPLY_IMAP_USER = server.user
+    settings.REPLY_IMAP_PASSWORD = server.password
+    settings.REPLY_IMAP_SECURITY = "none"
+    settings.REPLY_IMAP_FOLDER = "INBOX"
+    settings.REPLY_IMAP_PROCESSED_FOLDER = "LeadFollow/Processed"
     try:
         yield server
     finally:
