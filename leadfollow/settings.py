@@ -4,6 +4,7 @@ Development needs nothing set: SQLite and Celery's filesystem broker under var/.
 Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL.
 """
 
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -63,6 +64,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    # Email providers' webhooks (bounces, complaints, inbound replies) under /webhooks/anymail/.
+    "anymail",
     "axes",
     "simple_history",
     "accounts",
@@ -294,6 +297,16 @@ TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 # Only for tests and benchmarks: where the twilio library sends its HTTP requests.
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
+
+# --- Email provider webhooks (django-anymail) ---------------------------------------------------
+# Mailgun's tracking and inbound webhooks under /webhooks/anymail/mailgun/ (README "Connect an email
+# provider"). Each call must be signed with MAILGUN_WEBHOOK_SIGNING_KEY; unset, the key is a random
+# value no caller knows, so the webhooks refuse everything (400) instead of taking unsigned bounces and
+# opt-outs. ANYMAIL_WEBHOOK_SECRET ("user:password", comma-separated while rotating) adds HTTP basic auth.
+ANYMAIL = {
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default="") or secrets.token_urlsafe(32),
+    "WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[]),
+}
 
 # --- Product rules ----------------------------------------------------------------
 # No lead is closed lost/unqualified before this many logged attempts (managers can override).

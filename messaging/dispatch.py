@@ -70,6 +70,7 @@ lead's auto-responder within 5 s meanwhile.
 import datetime as dt
 import logging
 import uuid
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -196,15 +197,42 @@ class MessageNotBuildable(ValueError):
     """A touch whose message cannot be built as it stands (its str() is the reason shown to the rep)."""
 
 
+def written_by_rep(touch: Touch) -> bool:
+    """A touch a rep wrote in the app (reactions.rep_messages): its own text, a human's answer."""
+    return bool(touch.body) and not touch.appointment_id
+
+
+def _rep_answer_headers(touch: Touch, rep) -> dict:
+    """From the rep by name at our address (the envelope stays ours), threaded under the lead's last email."""
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    # No line break, control character or run of spaces from a name typed in a profile.
+    typed = rep.get_full_name() if rep else ""
+    name = " ".join("".join(c if c.isprintable() else " " for c in typed).split())
+    headers = {"From": formataddr((name or settings.ORGANIZATION_NAME, address))}
+    if touch.in_reply_to:
+        headers["In-Reply-To"] = touch.in_reply_to
+        headers["References"] = touch.in_reply_to
+    return headers
+
+
 def outgoing_message_for(touch: Touch) -> transports.OutgoingMessage:
     """Render a touch into what the transport sends: the step's template for this lead and rep."""
     if touch.appointment_id:
         return appointment_messages.appointment_message_for(touch)  # an invite or a reminder
     lead, rep, step = touch.lead, touch.lead.owner, touch.step
-    body = render_text(step.body if step else "", lead=lead, rep=rep)
+    written = written_by_rep(touch)
+    if written:
+        # A rep's own answer: rendered when it was written (the rep saw what goes), signed by them.
+        rep = touch.assigned_to or rep
+        body = touch.body
+    else:
+        body = render_text(step.body if step else "", lead=lead, rep=rep)
     if touch.channel == Channel.SMS:
         return transports.OutgoingMessage(channel="sms", to=lead.phone, body=body, touch_id=touch.pk, lead_id=lead.pk)
-    subject = render_text(step.subject if step else "", lead=lead, rep=rep) or f"Following up, {lead.first_name}"
+    if written:
+        subject = touch.subject or f"Re: {lead.first_name}"
+    else:
+        subject = render_text(step.subject if step else "", lead=lead, rep=rep) or f"Following up, {lead.first_name}"
     link = unsubscribe_url(lead=lead)
     footer = (
         f"\n\n--\n{rep.get_full_name() if rep else settings.ORGANIZATION_NAME}\n"
@@ -218,6 +246,8 @@ def outgoing_message_for(touch: Touch) -> transports.OutgoingMessage:
         # Replies carry the lead's token back (messaging/reply_address.py), even when threading is lost.
         "Reply-To": reply_to_for(lead.pk),
     }
+    if written:
+        headers.update(_rep_answer_headers(touch, rep))
     for name, value in {"subject": subject, "address": lead.email, **headers}.items():
         if "\n" in value or "\r" in value:
             # A lead saved with a line break in its name (before the input rule, or by hand in the admin).
@@ -301,7 +331,7 @@ def touch_send(*, touch_id: int, token) -> str:
     "failed", "quiet", "capped")."""
     token = uuid.UUID(str(token))
     touch = (
-        Touch.objects.select_related("lead", "lead__owner", "step")
+        Touch.objects.select_related("lead", "lead__owner", "step", "assigned_to")
         .filter(_mine(touch_id, token), status=TouchStatus.SENDING, send_started_at__isnull=True)
         .first()
     )
@@ -319,7 +349,10 @@ def touch_send(*, touch_id: int, token) -> str:
         _release(touch_id, token, due_at=touch.due_at, reason=problem, status=TouchStatus.SKIPPED)
         enrollment_complete_if_done(enrollment_id=touch.enrollment_id)
         return "skipped"
-    quiet_until = _quiet_until(touch, now)
+    # A rep's own answer goes now, a human answering a human: quiet hours and the daily cap are the
+    # cadence's (README "Reps answer from the app"); consent was checked above, as for any touch.
+    written = written_by_rep(touch)
+    quiet_until = None if written else _quiet_until(touch, now)
     if quiet_until is not None:
         # Waiting for the contact window (or for a rep to confirm the zone) is no lateness: the
         # freshness window counts again from when it may go.
@@ -335,7 +368,7 @@ def touch_send(*, touch_id: int, token) -> str:
         # The lead's row lock serialises the cap checks of its touches (two in one batch, two
         # workers): the count sees every send of the lead started before this one.
         Lead.objects.select_for_update().filter(pk=touch.lead_id).values_list("pk", flat=True).first()
-        if freshness.cap_reached(touch, now):
+        if not written and freshness.cap_reached(touch, now):
             return _defer_capped(touch, token, now=now)
         # Only under a live lease: a claim that ran out is the reconciler's to settle.
         started = Touch.objects.filter(
@@ -419,6 +452,7 @@ def _record_sent(*, touch: Touch, token, message, result) -> None:
             "subject": message.subject,
             "body": message.body,
             "provider_message_id": result.provider_message_id[:200],
+            "message_id": message.message_id[:500] if message.channel == "email" else "",
             "status": Message.Status.OUTBOX if result.status == "outbox" else Message.Status.SENT,
         },
     )
@@ -510,7 +544,12 @@ def touch_fail_permanently(*, touch: Touch, code: str, reason: str) -> None:
         at=timezone.now(),
         data={"touch": touch.pk, "code": code},
     )
-    task_create(lead=lead, title=fix, channel=task_channel, urgent=False)
+    if written_by_rep(touch):
+        what = "text" if touch.channel == Channel.SMS else "email"
+        fix = f"Your {what} did not go out ({reason[:80]}): {fix[0].lower()}{fix[1:]}"
+        task_create(lead=lead, title=fix, channel=task_channel, urgent=True, assigned_to=touch.assigned_to)
+    else:
+        task_create(lead=lead, title=fix, channel=task_channel, urgent=False)
     enrollment_complete_if_done(enrollment_id=touch.enrollment_id)
 
 
@@ -532,7 +571,7 @@ def touches_reconcile_stuck(*, now: dt.datetime | None = None, chunk: int = RECO
     last = None
     while True:
         stuck = list(
-            Touch.objects.select_related("lead", "lead__owner", "step")
+            Touch.objects.select_related("lead", "lead__owner", "step", "assigned_to")
             .filter(lapsed, _after(last), status=TouchStatus.SENDING)
             .order_by("lease_expires_at", "id")[:chunk]
         )
@@ -604,7 +643,7 @@ def touches_record_unrecorded(*, now: dt.datetime | None = None, chunk: int = RE
     last = None
     while True:
         unrecorded = list(
-            Touch.objects.select_related("lead", "lead__owner", "step")
+            Touch.objects.select_related("lead", "lead__owner", "step", "assigned_to")
             .filter(
                 lapsed,
                 _after(last),
