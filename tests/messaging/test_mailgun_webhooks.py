@@ -13,6 +13,7 @@ import time
 import types
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -316,6 +317,32 @@ def test_inbound_with_a_bad_signature_is_refused_and_reaches_nothing(lead, recei
     response = Client().post(reverse(route), data)
     assert response.status_code == 400
     assert received == []
+
+
+@pytest.mark.django_db
+def test_raw_mime_larger_than_the_upload_limit_is_refused_for_mailgun_to_retry(lead, received, settings):
+    """Django caps a form field at DATA_UPLOAD_MAX_MEMORY_SIZE, and body-mime is one field: a bigger
+    message is answered 400 (Mailgun retries for 8 hours, then drops it). README says which route to use."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 20_000
+    posted = raw_mime_post(email_touch(lead).pk)
+    posted["body-mime"] += "> " + "quoted history " * 2_000 + "\r\n"
+    assert Client().post(reverse("webhooks:mailgun_inbound_mime"), posted).status_code == 400
+    assert received == []
+
+
+@pytest.mark.django_db
+def test_parsed_route_takes_attachments_larger_than_the_upload_limit(lead, received, settings):
+    """Parsed, the attachments come as files, which the limit does not cap: the reply arrives with them."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 20_000
+    touch = email_touch(lead)
+    quote = SimpleUploadedFile("signed-quote.pdf", b"%PDF-1.7 " + b"0" * 50_000, content_type="application/pdf")
+    posted = parsed_post(touch.pk) | {"attachment-count": "1", "attachment-1": quote}
+    assert Client().post(reverse("webhooks:mailgun_inbound"), posted).status_code == 200
+    [call] = received
+    message = email.message_from_bytes(call["raw"], policy=email.policy.default)
+    assert message["In-Reply-To"] == f"<touch-{touch.pk}@leadfollow.example>"
+    [attachment] = message.iter_attachments()
+    assert attachment.get_filename() == "signed-quote.pdf" and len(attachment.get_content()) == 50_009
 
 
 # --- Inbound, end to end: the entry point itself (reactions.inbound_email, engineer A) ---------------------
