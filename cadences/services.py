@@ -176,7 +176,11 @@ def enrollment_start(
     return enrollment
 
 
-def enrollment_pause(*, enrollment: Enrollment, by=None) -> Enrollment:
+def enrollment_pause(
+    *, enrollment: Enrollment, by=None, until: dt.datetime | None = None, text: str = "Cadence paused"
+) -> Enrollment:
+    """Pause a running cadence. `until`: an automatic pause (an out-of-office reply) that beat ends
+    then (enrollments_resume_due); without it the pause lasts until someone resumes."""
     with transaction.atomic():
         enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
         if enrollment.state != Enrollment.State.ACTIVE:
@@ -184,19 +188,25 @@ def enrollment_pause(*, enrollment: Enrollment, by=None) -> Enrollment:
         now = timezone.now()
         enrollment.state = Enrollment.State.PAUSED
         enrollment.paused_at = now
-        enrollment.save(update_fields=["state", "paused_at"])
+        enrollment.paused_until = until
+        enrollment.save(update_fields=["state", "paused_at", "paused_until"])
         Touch.objects.filter(enrollment=enrollment, status=TouchStatus.SCHEDULED).update(status=TouchStatus.PAUSED)
-        lead_event_add(lead=enrollment.lead, kind=LeadEvent.Kind.ENROLLMENT, text="Cadence paused", actor=by, at=now)
+        lead_event_add(lead=enrollment.lead, kind=LeadEvent.Kind.ENROLLMENT, text=text[:1000], actor=by, at=now)
     return enrollment
 
 
-def enrollment_resume(*, enrollment: Enrollment, by=None) -> Enrollment:
+def enrollment_resume(*, enrollment: Enrollment, by=None, pause_ended_by: dt.datetime | None = None) -> Enrollment:
     """Resume a paused cadence: every remaining touch moves later by the time spent paused,
-    so the gaps between touches stay as they were (then windows apply again)."""
+    so the gaps between touches stay as they were (then windows apply again).
+
+    `pause_ended_by`: only an automatic pause whose paused_until is no later (checked under the
+    row lock: a rep who paused it by hand meanwhile keeps it paused)."""
     with transaction.atomic():
         enrollment = Enrollment.objects.select_for_update().select_related("lead", "cadence").get(pk=enrollment.pk)
         if enrollment.state != Enrollment.State.PAUSED:
             raise ValidationError("Only a paused cadence can be resumed.")
+        if pause_ended_by is not None and not (enrollment.paused_until and enrollment.paused_until <= pause_ended_by):
+            raise ValidationError("The cadence's automatic pause has not ended.")
         now = timezone.now()
         shift = now - enrollment.paused_at
         rules = schedule_rules_for(lead=enrollment.lead, cadence=enrollment.cadence)
@@ -214,10 +224,25 @@ def enrollment_resume(*, enrollment: Enrollment, by=None) -> Enrollment:
                 touch.status = TouchStatus.SCHEDULED
         Touch.objects.bulk_update(waiting, ["due_at", "status", "expires_at"])
         enrollment.state = Enrollment.State.ACTIVE
-        enrollment.paused_at = None
-        enrollment.save(update_fields=["state", "paused_at"])
+        enrollment.paused_at = enrollment.paused_until = None
+        enrollment.save(update_fields=["state", "paused_at", "paused_until"])
         lead_event_add(lead=enrollment.lead, kind=LeadEvent.Kind.ENROLLMENT, text="Cadence resumed", actor=by, at=now)
     return enrollment
+
+
+def enrollments_resume_due(*, now: dt.datetime | None = None) -> int:
+    """Beat, every minute: resume the cadences whose automatic pause has ended (paused_until passed).
+    A rep's own pause has no paused_until and waits for the rep. Returns cadences resumed."""
+    now = now or timezone.now()
+    due = Enrollment.objects.filter(state=Enrollment.State.PAUSED, paused_until__lte=now).order_by("paused_until")
+    resumed = 0
+    for enrollment in due[:500]:
+        try:
+            enrollment_resume(enrollment=enrollment, pause_ended_by=now)
+        except ValidationError:  # resumed, paused again by a rep or ended meanwhile
+            continue
+        resumed += 1
+    return resumed
 
 
 def enrollment_exit(*, lead: Lead, reason: str, by=None) -> int:
@@ -237,7 +262,7 @@ def enrollment_exit(*, lead: Lead, reason: str, by=None) -> int:
         )
         now = timezone.now()
         Enrollment.objects.filter(pk__in=[e.pk for e in running]).update(
-            state=Enrollment.State.EXITED, exit_reason=reason[:100], ended_at=now, paused_at=None
+            state=Enrollment.State.EXITED, exit_reason=reason[:100], ended_at=now, paused_at=None, paused_until=None
         )
         lead_event_add(
             lead=lead,

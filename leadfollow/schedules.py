@@ -54,6 +54,9 @@ SCHEDULES = (
         every_seconds=60,
     ),
     PeriodicSchedule(
+        "Resume cadences whose out-of-office pause ended", "cadences.enrollments_resume_due", every_seconds=60
+    ),
+    PeriodicSchedule(
         "Purge expired idempotency keys",
         "leads.idempotency_records_purge",
         crontab={"minute": "10", "hour": "3", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
