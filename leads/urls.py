@@ -12,6 +12,8 @@ urlpatterns = [
     path("<int:pk>/status/", views.lead_status, name="status"),
     path("<int:pk>/assign/", views.lead_assign, name="assign"),
     path("<int:pk>/merge/", views.lead_merge, name="merge"),
+    # A rep writes to the lead, and the conversation (leads/answers/).
+    path("<int:pk>/", include("leads.answers.urls")),
     # Manager/admin CSV import: routes in intake/import_urls.py (same "leads" namespace).
     path("import/", include("intake.import_urls")),
 ]

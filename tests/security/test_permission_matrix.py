@@ -129,6 +129,17 @@ def mailgun_reply(w, mime=False):
     return {"sender": w.lead.email, "recipient": "replies@leadfollow.example", **body, **_mailgun_bad_signature()}
 
 
+def unmatched_email(w):
+    """An email that matched no lead, made inside each role's savepoint (rolled back after it)."""
+    from messaging.models import InboundEmail
+
+    inbound, _ = InboundEmail.objects.get_or_create(
+        message_id="<matrix-unmatched@example.net>",
+        defaults={"via": "command", "raw": b"From: someone@example.net\r\n\r\nHello", "text": "Hello"},
+    )
+    return {"pk": inbound.pk}
+
+
 EXPECTATIONS: dict[str, Case] = {
     # Site
     "home": Case(LOGGED_IN),
@@ -158,6 +169,9 @@ EXPECTATIONS: dict[str, Case] = {
     "leads:import_errors_csv": Case(NORTH_MANAGERS, kwargs=import_job),
     "leads:import_retry": Case(NORTH_MANAGERS, "post", import_job),
     "history:lead": Case(NORTH_MANAGERS, kwargs=lead),
+    # A rep writes to alice's lead, and its conversation (sending: test_compose_send_of_another_team_is_404)
+    "leads:compose": Case(ALICE_LEAD, kwargs=lambda w: {"pk": w.lead.pk, "channel": "sms"}),
+    "leads:conversation": Case(ALICE_LEAD, kwargs=lead),
     # API
     "api:lead_create": Case(NO_API_KEY, "post", data=lambda w: {"first_name": "Api", "phone": "+14155550199"}),
     "api:schema": Case(PUBLIC),
@@ -193,6 +207,11 @@ EXPECTATIONS: dict[str, Case] = {
     "webhooks:mailgun_inbound_mime": Case(
         BAD_MAILGUN_SIGNATURE, "post", data=lambda w: mailgun_reply(w, mime=True), exact_status=True
     ),
+    # Unmatched replies: every manager and admin sees them (no lead, no team yet); attaching to alice's
+    # lead needs her lead in scope (the South manager: 404).
+    "unmatched_replies": Case(MANAGERS),
+    "unmatched_reply_attach": Case(NORTH_MANAGERS, "post", unmatched_email, lambda w: {"lead": w.lead.pk}),
+    "unmatched_reply_discard": Case(MANAGERS, "post", unmatched_email),
     # The signed token is the capability (one-click unsubscribe from an email): no login.
     "unsubscribe": Case(PUBLIC, kwargs=lambda w: {"token": w.unsubscribe_token}),
     # Today
@@ -314,3 +333,18 @@ def test_call_mode_of_another_rep(world):
             client.force_login(world.users[role])
         got[role] = _outcome(client.get(url))
     assert got == ALICE_LEAD
+
+
+def test_compose_send_of_another_team_is_404(world):
+    """Sending to alice's lead: her teammate, another team's rep and manager get 404 and nothing is
+    created; alice herself sends (302 back to the lead)."""
+    from cadences.models import Touch
+
+    url = reverse("leads:compose", kwargs={"pk": world.lead.pk, "channel": "sms"})
+    got = {}
+    for role in ("teammate", "other_rep", "other_manager", "rep"):
+        client = Client()
+        client.force_login(world.users[role])
+        got[role] = client.post(url, {"body": "Hello"}).status_code
+    assert got == {"teammate": 404, "other_rep": 404, "other_manager": 404, "rep": 302}
+    assert Touch.objects.filter(lead=world.lead, automated=True, body="Hello").count() == 1

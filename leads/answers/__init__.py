@@ -1,0 +1,1 @@
+"""Pages where a rep answers a lead: write an email or a text, and the lead's conversation (issue 14)."""

@@ -1,0 +1,28 @@
+from django import forms
+
+from cadences.models import Touch
+
+# The form's own bounds; reactions.rep_messages checks the channel's (a text's 1600 characters).
+SUBJECT_MAX = Touch._meta.get_field("subject").max_length
+BODY_MAX = 20000
+
+
+class ComposeForm(forms.Form):
+    """An email (subject and body) or a text (body) to a lead; merge fields allowed, rendered on send."""
+
+    subject = forms.CharField(required=False, max_length=SUBJECT_MAX)
+    body = forms.CharField(max_length=BODY_MAX, widget=forms.Textarea(attrs={"rows": 8}))
+
+    def __init__(self, *args, channel: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.channel = channel
+        if channel == "sms":
+            del self.fields["subject"]
+            self.fields["body"].label = "Text"
+            self.fields["body"].widget.attrs.update({"rows": 5, "data-sms-counter": "sms-count"})
+        else:
+            self.fields["subject"].required = True
+            self.fields["body"].label = "Message"
+
+    def send_kwargs(self) -> dict:
+        return {"subject": self.cleaned_data.get("subject", ""), "body": self.cleaned_data["body"]}
