@@ -8,6 +8,7 @@ from django.template import engines
 from django.views.decorators.csrf import csrf_exempt
 
 from cadences.models import Touch
+from today.selectors import DEFAULT_LIMIT as TODAY_PAGE_ROWS
 
 LIST_TEMPLATE = engines["django"].from_string(
     "<!doctype html><title>Baseline</title><table>"
@@ -18,8 +19,8 @@ LIST_TEMPLATE = engines["django"].from_string(
 
 @login_required
 def baseline_list(request):
-    """The same number of rows as the Today page shows (50), from one table, by an indexed order."""
-    rows = list(Touch.objects.filter(assigned_to=request.user).order_by("lead_id", "due_at")[:50])
+    """As many rows as a Today page shows, from one table, by an indexed order."""
+    rows = list(Touch.objects.filter(assigned_to=request.user).order_by("lead_id", "due_at")[:TODAY_PAGE_ROWS])
     return HttpResponse(LIST_TEMPLATE.render({"rows": rows}, request))
 
 

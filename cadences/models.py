@@ -281,6 +281,10 @@ class Touch(models.Model):
                 condition=Q(status="scheduled", automated=False),
                 name="touch_open_tasks",
             ),
+            # Today's "done today" counter: a rep's tasks done since the start of their day.
+            models.Index(
+                fields=["completed_by", "completed_at"], condition=Q(status="done"), name="touch_done_by_user"
+            ),
             # Stuck claims for the reconciler.
             models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="touch_sending"),
             # Sent but not recorded yet (a worker died between the commit point and the record step).

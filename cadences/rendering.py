@@ -5,9 +5,10 @@ reach the fields listed in MERGE_FIELDS. Unknown fields render empty in sends an
 flagged in the editor.
 """
 
+import functools
 import re
 
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateSyntaxError
 
 # The only values a template can see, and where they come from.
 MERGE_FIELDS = {
@@ -71,9 +72,17 @@ def render_text(text: str, *, lead, rep) -> str:
     """Render a step's subject or body for `lead`, signed by `rep` (may be None)."""
     if not text:
         return ""
-    try:
-        template = _engine.from_string(text)
-    except TemplateSyntaxError:
+    template = _compiled(text)
+    if template is None:
         # A broken template must never block a send: the raw text beats nothing.
         return text
     return template.render(Context(_context(lead, rep))).strip()
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(text: str) -> Template | None:
+    """A step's text compiled once per process (Today renders the same few steps for every row)."""
+    try:
+        return _engine.from_string(text)
+    except TemplateSyntaxError:
+        return None

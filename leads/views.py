@@ -82,6 +82,8 @@ def lead_intake(request):
                 messages.info(request, f"{DUPLICATE_MESSAGE}{owner}.")
             # A lead that went to someone else (round-robin, a duplicate of theirs) is not ours to open.
             return redirect("leads:detail", pk=lead.pk) if visible else redirect("leads:intake")
+    if request.htmx and request.method == "GET":
+        return render(request, "leads/_intake_form.html", {"form": form})  # Today's quick-add
     return render(request, "leads/intake.html", {"form": form})
 
 

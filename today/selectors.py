@@ -39,11 +39,12 @@ from django.utils import timezone
 from accounts.models import Role, User
 from cadences.models import CadenceStep, Channel, Outcome, Touch, TouchPurpose, TouchStatus
 from cadences.rendering import render_text
-from leads.models import Contact
+from leads.models import Contact, Lead
 from leads.selectors import leads_visible_to
 from today import timing
 
-DEFAULT_LIMIT = 50
+# A page of next actions: a rep works from the top; "Show more" brings the next page.
+DEFAULT_LIMIT = 25
 MAX_LIMIT = 500
 REFERRAL_RECALL_DAYS = 30
 
@@ -154,7 +155,10 @@ def _instant() -> Case:
 def annotate_timing(touches: QuerySet[Touch]) -> QuerySet[Touch]:
     """Whether a task is instant, since when an instant one waits, and `late_at`, the moment it
     turns late (today.timing): columns of the touch and its step and lead, no subquery."""
-    since = Case(When(day0_instant_q(), then=F("lead__created_at")), default=F("due_at"), output_field=DateTimeField())
+    # The lead's arrival is read only for the few Day-0 tasks (a subquery in that branch, not a join
+    # over every task of the rep: the counters rank all of them).
+    arrived = Subquery(Lead.objects.filter(pk=OuterRef("lead_id")).values("created_at")[:1])
+    since = Case(When(day0_instant_q(), then=arrived), default=F("due_at"), output_field=DateTimeField())
     return touches.annotate(is_instant=_instant(), waiting_since=since).annotate(
         late_at=Case(
             When(is_instant=True, then=_plus(F("waiting_since"), timing.instant_target())),

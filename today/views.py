@@ -29,7 +29,6 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import managers_and_admins
 from cadences.models import Outcome, Touch
 from cadences.services import touch_reassign, touch_snooze
-from leads.forms import LeadIntakeForm
 from leads.models import LeadStatus
 from leads.selectors import lead_get_for, users_assignable_by
 from reactions.decisions import lead_close_lost, lead_nurture
@@ -75,7 +74,6 @@ def _page(request, rep, *, viewing_other: bool):
         "may_reassign": _may_reassign(request.user),
         "assignees": _assignees(request.user),
         "referrals": referrals,
-        "intake_form": None if viewing_other else LeadIntakeForm(user=request.user),
         "next_limit": today.limit + selectors.DEFAULT_LIMIT,
     }
     return render(request, "today/today.html", context)

@@ -246,5 +246,9 @@ def test_referral_no_referral_and_bad_input(client_for, rep, other_rep):
 
 
 def test_quick_add_form_posts_to_intake(client_for, rep):
-    body = client_for(rep).get("/today/").content.decode()
-    assert 'action="/leads/new/"' in body and 'name="how_heard"' in body
+    client = client_for(rep)
+    body = client.get("/today/").content.decode()
+    # The form comes when the card is opened (htmx), not with every Today page.
+    assert 'hx-get="/leads/new/"' in body and 'name="how_heard"' not in body
+    fragment = client.get("/leads/new/", headers={"HX-Request": "true"}).content.decode()
+    assert 'action="/leads/new/"' in fragment and 'name="how_heard"' in fragment and "<html" not in fragment

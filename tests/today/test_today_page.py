@@ -105,9 +105,9 @@ def test_list_is_capped_with_show_more(client_for, rep, make_task):
     response = client_for(rep).get("/today/?limit=3")
     assert len(_ids(response)) == 3
     assert b"Show more" in response.content
-    assert b"?limit=53" in response.content
+    assert b"?limit=28" in response.content
     assert len(_ids(client_for(rep).get("/today/?limit=x"))) == 4
-    assert sel.DEFAULT_LIMIT == 50
+    assert sel.DEFAULT_LIMIT == 25
 
 
 def _make_many(rep, make_task, n):
@@ -141,7 +141,7 @@ def test_today_page_constant_queries(client_for, rep, make_task, django_assert_n
     _make_many(rep, make_task, 29)
     with django_assert_num_queries(one):
         response = client.get("/today/")
-    assert len(_ids(response)) == 30
+    assert len(_ids(response)) == 25  # one full page (DEFAULT_LIMIT) of the 30
 
 
 def test_script_renders_for_step_without_body(client_for, rep, make_task):
