@@ -8,6 +8,8 @@ answers 500 and the provider posts again later, which the entry point's idempote
 
 from anymail.signals import AnymailInboundEvent
 
+from reactions.inbound_email import inbound_email_receive
+
 
 def inbound_raw_bytes(event: AnymailInboundEvent) -> bytes:
     """The message as the provider received it.
@@ -27,8 +29,4 @@ def inbound_raw_bytes(event: AnymailInboundEvent) -> bytes:
 
 def on_anymail_inbound(sender, event: AnymailInboundEvent, esp_name: str = "", **kwargs) -> None:
     """Receiver for anymail.signals.inbound (connected in LeadFollowConfig.ready)."""
-    # Imported here so the webhook mounts before the entry point (engineer A, issue 14) lands;
-    # hoist it to the top once reactions/inbound_email.py is in the tree.
-    from reactions.inbound_email import inbound_email_receive
-
     inbound_email_receive(inbound_raw_bytes(event), via=f"webhook:{esp_name.lower()}")

@@ -6,9 +6,7 @@ import email
 import email.policy
 import hashlib
 import hmac
-import importlib.util
 import json
-import sys
 import time
 import types
 
@@ -21,6 +19,7 @@ from django.utils import timezone
 from cadences.models import TouchStatus
 from messaging.models import InboundEmail, OptOut, Suppression
 from messaging.reply_address import sender_domain
+from reactions import inbound_email_webhook
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
 
 SIGNING_KEY = "key-0123456789abcdef0123456789abcdef"
@@ -267,12 +266,7 @@ def received(monkeypatch):
         calls.append({"raw": raw, "via": via})
         return types.SimpleNamespace(inbound=None, duplicate=False)
 
-    try:
-        import reactions.inbound_email as entry_point
-    except ImportError:  # not in the tree yet (engineer A): the contract's name, stood in for
-        entry_point = types.ModuleType("reactions.inbound_email")
-        monkeypatch.setitem(sys.modules, "reactions.inbound_email", entry_point)
-    monkeypatch.setattr(entry_point, "inbound_email_receive", inbound_email_receive, raising=False)
+    monkeypatch.setattr(inbound_email_webhook, "inbound_email_receive", inbound_email_receive)
     return calls
 
 
@@ -347,16 +341,7 @@ def test_parsed_route_takes_attachments_larger_than_the_upload_limit(lead, recei
 
 # --- Inbound, end to end: the entry point itself (reactions.inbound_email, engineer A) ---------------------
 
-# Until the entry point lands, the end-to-end test fails on its import only; then it runs for real.
-entry_point_pending = pytest.mark.xfail(
-    importlib.util.find_spec("reactions.inbound_email") is None,
-    reason="reactions.inbound_email (issue 14, engineer A) is not in the tree yet",
-    raises=ModuleNotFoundError,
-    strict=True,
-)
 
-
-@entry_point_pending
 @pytest.mark.django_db
 def test_reply_through_the_webhook_is_stored_once_for_its_lead(lead):
     touch = email_touch(lead)
@@ -369,8 +354,19 @@ def test_reply_through_the_webhook_is_stored_once_for_its_lead(lead):
     assert inbound.message_id.strip("<>") == "CAF=reply-1@mail.example.org"
     assert inbound.via == "webhook:mailgun"
     assert inbound.lead == lead and inbound.kind == InboundEmail.Kind.REPLY
-    assert inbound.state == InboundEmail.State.MATCHED
+    assert inbound.state == InboundEmail.State.MATCHED and inbound.matched_by == "in_reply_to"
     assert f"In-Reply-To: <touch-{touch.pk}@leadfollow.example>".encode() in bytes(inbound.raw)
+
+
+@pytest.mark.django_db
+def test_reply_through_the_parsed_route_is_matched_by_its_in_reply_to(lead):
+    touch = email_touch(lead)
+    assert Client().post(reverse("webhooks:mailgun_inbound"), parsed_post(touch.pk)).status_code == 200
+    [inbound] = InboundEmail.objects.all()
+    assert inbound.via == "webhook:mailgun" and inbound.lead == lead
+    assert inbound.state == InboundEmail.State.MATCHED and inbound.kind == InboundEmail.Kind.REPLY
+    # By the threading header anymail rebuilt from Mailgun's message-headers (the sender would match too).
+    assert inbound.matched_by == "in_reply_to"
 
 
 @pytest.mark.django_db
