@@ -1,11 +1,12 @@
 from django.urls import path
 
-from today import appointment_views, call_views, views
+from today import appointment_views, call_views, reply_views, views
 
 app_name = "today"
 urlpatterns = [
     path("", views.today, name="index"),
     path("team/", views.team, name="team"),
+    path("replies/", reply_views.today_replies, name="replies"),
     path("team/<int:user_id>/", views.team_rep, name="team_rep"),
     path("team/reassign/", views.team_reassign, name="team_reassign"),
     path("touches/<int:pk>/outcome/", views.touch_outcome, name="outcome"),

@@ -18,6 +18,7 @@ from cadences.snippets import starting_point_rendered, starting_points_for
 from leads.answers.forms import ComposeForm
 from leads.forms import add_service_errors
 from leads.selectors import lead_get_for
+from messaging.conversation_seen import conversation_seen
 from messaging.selectors import conversation_for, conversation_latest_id
 from reactions.rep_messages import SMS_BODY_MAX, lead_answer_problem, rep_message_send
 from today.selectors import touch_get_for
@@ -106,4 +107,6 @@ def lead_conversation(request, pk):
     if before_id is not None:
         return render(request, "leads/_conversation_items.html", context)
     context["latest_id"] = items[-1].pk if items else 0
+    # Seen: Today's "New reply" for this lead goes until the next message comes in.
+    conversation_seen(user_id=request.user.pk, lead_id=lead.pk, message_id=context["latest_id"])
     return render(request, "leads/_conversation.html", context)

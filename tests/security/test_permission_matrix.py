@@ -217,6 +217,8 @@ EXPECTATIONS: dict[str, Case] = {
     # Today
     "today:index": Case(LOGGED_IN),
     "today:team": Case(MANAGERS),
+    # "New reply" badges for the leads on one's Today (scoped to the leads one sees: test_new_reply.py)
+    "today:replies": Case(LOGGED_IN, data=lambda w: {"lead": [w.lead.pk]}),
     "today:team_rep": Case(NORTH_MANAGERS, kwargs=lambda w: {"user_id": w.users["rep"].pk}),
     # Bulk reassign of alice's task: another team's manager gets 404 (outside their teams), reps 403.
     "today:team_reassign": Case(
