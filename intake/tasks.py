@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+import reactions.mailbox_poll
 from intake import imports
 
 
@@ -16,3 +17,10 @@ def import_job_run(job_id: int) -> None:
 def import_jobs_recover() -> dict:
     """Beat, every minute: resume (or fail) imports whose worker or task was lost."""
     return imports.import_jobs_recover()
+
+
+@shared_task(name="intake.mailbox_poll")
+def mailbox_poll() -> dict:
+    """Beat, every REPLY_IMAP_POLL_SECONDS when there is a reply mailbox: its new mail through the
+    inbound entry point (reactions/mailbox_poll.py; a second poller at the same time does nothing)."""
+    return reactions.mailbox_poll.mailbox_poll()

@@ -74,6 +74,15 @@ SCHEDULES = (
     ),
 )
 
+# The reply mailbox (reactions/mailbox_poll.py), only where there is one. Its interval, like every
+# row's, is the admin's once made: a changed REPLY_IMAP_POLL_SECONDS reaches new databases only.
+if settings.REPLY_IMAP_HOST:
+    SCHEDULES += (
+        PeriodicSchedule(
+            "Read the reply mailbox", "intake.mailbox_poll", every_seconds=settings.REPLY_IMAP_POLL_SECONDS
+        ),
+    )
+
 
 def _first_or_create(model, using: str, **fields):
     # Not get_or_create: nothing makes schedule rows unique, and the admin may have made a twin.

@@ -279,6 +279,19 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="LeadFollow <sales@le
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where leads' replies go (messaging/reply_address.py): "replies+<token>@domain" on every email touch.
 REPLY_TO_ADDRESS = env.str("REPLY_TO_ADDRESS", default=f"replies@{DEFAULT_FROM_EMAIL.rsplit('@', 1)[-1].strip('> ')}")
+# The mailbox those replies (and bounces) land in, read over IMAP (reactions/mailbox_poll.py): beat polls
+# it every REPLY_IMAP_POLL_SECONDS, or `manage.py mailbox_poll --idle` waits on it. No host: no polling.
+REPLY_IMAP_HOST = env.str("REPLY_IMAP_HOST", default="")
+REPLY_IMAP_PORT = env.int("REPLY_IMAP_PORT", default=993)
+REPLY_IMAP_USER = env.str("REPLY_IMAP_USER", default="")
+REPLY_IMAP_PASSWORD = env.str("REPLY_IMAP_PASSWORD", default="")
+REPLY_IMAP_SECURITY = env.str("REPLY_IMAP_SECURITY", default="ssl")  # "ssl" | "starttls" | "none"
+if REPLY_IMAP_SECURITY not in ("ssl", "starttls", "none"):
+    raise ImproperlyConfigured(f'REPLY_IMAP_SECURITY must be "ssl", "starttls" or "none", got {REPLY_IMAP_SECURITY!r}.')
+REPLY_IMAP_FOLDER = env.str("REPLY_IMAP_FOLDER", default="INBOX")
+# Where a processed message goes (made if missing): what is left in REPLY_IMAP_FOLDER is still to do.
+REPLY_IMAP_PROCESSED_FOLDER = env.str("REPLY_IMAP_PROCESSED_FOLDER", default="LeadFollow/Processed")
+REPLY_IMAP_POLL_SECONDS = env.int("REPLY_IMAP_POLL_SECONDS", default=30)
 # CAN-SPAM: every automated email names the sender and a physical postal address.
 ORGANIZATION_NAME = env.str("ORGANIZATION_NAME", default="LeadFollow Demo Co.")
 ORGANIZATION_POSTAL_ADDRESS = env.str(
@@ -443,6 +456,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # dropped (leadfollow/log_filters.py), their warnings and errors kept. `make run` sets LOG_QUIET_TICKS=1;
 # elsewhere beat logs every tick (the fault tests count a beat's dispatches in its log).
 QUIET_TICK_TASKS = ["cadences.dispatch_due", "cadences.reconcile_stuck"]
+if REPLY_IMAP_HOST and REPLY_IMAP_POLL_SECONDS < 60:
+    QUIET_TICK_TASKS.append("intake.mailbox_poll")
 LOG_QUIET_TICKS = env.bool("LOG_QUIET_TICKS", default=False)
 LOGGING = {
     "version": 1,
