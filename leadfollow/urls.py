@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("leads.history.urls")),
     path("api/", include("intake.api_urls")),
     path("cadences/", include("cadences.urls")),
+    # Shared snippets (managers, admins): names without a namespace (cadences/snippet_pages/urls.py).
+    path("snippets/", include("cadences.snippet_pages.urls")),
     path("enrollments/", include("cadences.enrollment_urls")),
     path("outbox/", include("messaging.urls")),
     path("today/", include("today.urls")),

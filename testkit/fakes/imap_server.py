@@ -83,6 +83,12 @@ namespace inbox {{
   inbox = yes
   separator = /
 }}
+# Nor is the next login from 127.0.0.1 slowed down for it (anvil's growing penalty per address).
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1

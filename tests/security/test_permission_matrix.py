@@ -140,6 +140,13 @@ def unmatched_email(w):
     return {"pk": inbound.pk}
 
 
+def snippet(w):
+    """A shared snippet, made inside each role's savepoint (rolled back after it)."""
+    from cadences.models import Snippet
+
+    return {"pk": Snippet.objects.create(title="Pricing", channel="sms", body="Prices attached").pk}
+
+
 EXPECTATIONS: dict[str, Case] = {
     # Site
     "home": Case(LOGGED_IN),
@@ -218,6 +225,11 @@ EXPECTATIONS: dict[str, Case] = {
     "today:index": Case(LOGGED_IN),
     "today:team": Case(MANAGERS),
     # "New reply" badges for the leads on one's Today (scoped to the leads one sees: test_new_reply.py)
+    # Shared snippets: managers and admins keep them (any team's manager: they are shared), reps pick them.
+    "snippets": Case(MANAGERS),
+    "snippet_create": Case(MANAGERS),
+    "snippet_edit": Case(MANAGERS, kwargs=snippet),
+    "snippet_delete": Case(MANAGERS, kwargs=snippet),
     "today:replies": Case(LOGGED_IN, data=lambda w: {"lead": [w.lead.pk]}),
     "today:team_rep": Case(NORTH_MANAGERS, kwargs=lambda w: {"user_id": w.users["rep"].pk}),
     # Bulk reassign of alice's task: another team's manager gets 404 (outside their teams), reps 403.

@@ -1,0 +1,1 @@
+"""Managers' and admins' pages for the shared snippets (cadences.snippets); reps pick them when writing."""
