@@ -76,6 +76,8 @@ def test_production_settings_values(tmp_path):
         ("EMAIL_PORT", "twenty-five"),
         ("MIN_ATTEMPTS_BEFORE_CLOSE", "five"),
         ("CONTACT_WINDOW_START_HOUR", "noon"),
+        ("REPLY_IMAP_PORT", "imaps"),
+        ("REPLY_IMAP_SECURITY", "tls"),
     ],
 )
 def test_malformed_values_fail_loudly_naming_the_variable(tmp_path, name, value):
