@@ -198,3 +198,38 @@ def test_a_text_refused_for_good_gives_its_writer_an_urgent_task(
     [task] = lead.touches.filter(automated=False)
     assert task.assigned_to == manager and task.urgent
     assert task.title.startswith("Your text did not go out")
+
+
+def test_a_real_reply_through_the_inbound_entry_point_is_what_the_rep_answers(
+    lead, rep, smtp_server, django_capture_on_commit_callbacks
+):
+    """Our email, the lead's reply as raw RFC 5322 bytes (reactions.inbound_email), the rep's answer:
+    one thread, and the conversation reads out, in, out."""
+    from messaging.selectors import conversation_for
+    from reactions.inbound_email import inbound_email_receive
+
+    first = send(django_capture_on_commit_callbacks, lead=lead, by=rep, channel="email", subject="Quote", body="Hi")
+    raw = (
+        "From: Dana <dana@example.org>\r\n"
+        "To: replies@leadfollow.example\r\n"
+        "Subject: Re: Quote\r\n"
+        "Message-ID: <reply-1@example.org>\r\n"
+        f"In-Reply-To: <touch-{first.pk}@leadfollow.example>\r\n"
+        "Date: Wed, 03 Jun 2026 16:00:00 +0000\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        "Is Tuesday fine?\r\n"
+    ).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_email_receive(raw, via="command")
+
+    send(django_capture_on_commit_callbacks, lead=lead, by=rep, channel="email", subject="Re: Quote", body="Yes!")
+
+    answer = smtp_server.messages()[-1]
+    assert answer["In-Reply-To"] == "<reply-1@example.org>"
+    items, _ = conversation_for(lead=lead)
+    assert [(m.direction, m.body.split("\n")[0]) for m in items] == [
+        ("out", "Hi"),
+        ("in", "Is Tuesday fine?"),
+        ("out", "Yes!"),
+    ]
