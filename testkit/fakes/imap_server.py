@@ -47,7 +47,16 @@ def _users() -> tuple[pwd.struct_passwd, str]:
     return me, me.pw_name
 
 
-def _config(*, root: Path, port: int) -> str:
+def _tls_config(root: Path, tls_port: int) -> str:
+    if not tls_port:
+        return "ssl = no\n"
+    return f"""ssl = yes
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem
+"""
+
+
+def _config(*, root: Path, port: int, tls_port: int = 0) -> str:
     mail_user, login_user = _users()
     group = grp.getgrgid(mail_user.pw_gid).gr_name
     return f"""
@@ -58,8 +67,7 @@ log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
+{_tls_config(root, tls_port)}disable_plaintext_auth = no
 auth_mechanisms = plain login
 # A wrong password is answered at once (the default waits 2 s against guessing).
 auth_failure_delay = 0
@@ -98,16 +106,20 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 """
 
 
 class DovecotServer:
-    def __init__(self, *, user: str = USER, password: str = PASSWORD):
-        self.host, self.user, self.password = "127.0.0.1", user, password
-        self.port = 0
+    def __init__(self, *, user: str = USER, password: str = PASSWORD, tls: bool = False):
+        """`tls`: also IMAPS on `tls_port` and STARTTLS on `port`, with a self-signed certificate
+        for 127.0.0.1 (`ca_file`: the file a client trusts it by)."""
+        self.host, self.user, self.password, self.tls = "127.0.0.1", user, password, tls
+        self.port = self.tls_port = 0
+        self.ca_file = ""
         self.root: Path | None = None
         self.process: subprocess.Popen | None = None
 
@@ -124,7 +136,10 @@ class DovecotServer:
             os.chown(self.root / sub, mail_user.pw_uid, mail_user.pw_gid)
         (self.root / "users").write_text(f"{self.user}:{{PLAIN}}{self.password}\n")
         self.port = free_port()
-        (self.root / "dovecot.conf").write_text(_config(root=self.root, port=self.port))
+        if self.tls:
+            self.tls_port = free_port()
+            self._make_certificate()
+        (self.root / "dovecot.conf").write_text(_config(root=self.root, port=self.port, tls_port=self.tls_port))
         self.process = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")],
             stdout=subprocess.DEVNULL,
@@ -136,6 +151,15 @@ class DovecotServer:
             self.stop()
             raise DovecotUnavailable(f"dovecot did not start:\n{self.log()}")
         return self
+
+    def _make_certificate(self) -> None:
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(self.root / "key.pem"),
+             "-out", str(self.root / "cert.pem")],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        self.ca_file = str(self.root / "cert.pem")
 
     def _answers(self) -> bool:
         try:

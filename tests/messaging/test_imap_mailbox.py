@@ -21,8 +21,10 @@ from messaging.reply_address import sender_domain
 from reactions import mailbox_poll as poller
 from reactions.inbound_email import REPLY_TASK_TITLE
 from reactions.mailbox_poll import mailbox_poll
+from testkit.fakes.imap_server import DovecotServer, dovecot_available
 from testkit.processes import ROOT, Process, free_port, wait_until
 from tests.factories import CadenceStepFactory, LeadFactory, TouchFactory
+from tests.services import require
 from tests.worker import database_url, product_environ
 
 PROCESSED = "LeadFollow/Processed"
@@ -360,3 +362,29 @@ def test_beat_polls_the_mailbox_only_where_there_is_one(settings, imap_server, l
         importlib.reload(schedules)
     assert poll.task in celery_app.tasks
     assert task.delay().get() == {"skipped": "REPLY_IMAP_HOST is not set"}
+
+
+@pytest.fixture
+def tls_server():
+    require(dovecot_available(), "dovecot (Debian: dovecot-imapd)")
+    server = DovecotServer(tls=True).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_tls_connections_verify_the_certificate(tls_server, security):
+    tls_server.append(reply(n=1))
+    port = tls_server.tls_port if security == "ssl" else tls_server.port
+    config = ImapConfig(tls_server.host, port, tls_server.user, tls_server.password, security)
+    with pytest.raises(ImapError, match="CERTIFICATE_VERIFY_FAILED"):
+        ImapMailbox(config).connect()  # self-signed: not trusted by the system's CAs
+
+    trusted = ImapConfig(
+        tls_server.host, port, tls_server.user, tls_server.password, security, ca_file=tls_server.ca_file
+    )
+    with ImapMailbox(trusted) as box:
+        box.select("INBOX")
+        assert [m.uid for m in box.fetch_after(0)] == [1]
