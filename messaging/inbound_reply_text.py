@@ -32,7 +32,10 @@ _WROTE_LINE = re.compile(
     r"|Il\s.+\sha\s+scritto|Op\s.+\sschreef|Em\s.+\sescreveu)\s*:\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_QUOTED_TAIL = re.compile(r"(?:\n[ \t]*>[^\n]*)+\s*\Z")
+MAX_BODY_CHARS = 50_000  # the newest text is at the top
+LONG_LINE_CHARS = 300
+_LONG_LINE = re.compile(rf"^[^\n]{{{LONG_LINE_CHARS},}}$", re.MULTILINE)
+_STAND_IN = re.compile(r"LFLONGLINE\d+X")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 # HTML elements whose content is never text, and those that hold quoted history.
@@ -130,8 +133,20 @@ def html_to_text(markup: str) -> str:
 
 
 def reply_text(body: str) -> str:
-    """The newest part of a reply body: quoted history, reply headers, signature and disclaimers removed."""
-    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    """The newest part of a reply body: quoted history, reply headers, signature and disclaimers removed.
+
+    The library's header patterns take time quadratic in a line's length (a 100 kB line of HTML-less
+    text would hold a worker for minutes), so it sees the first MAX_BODY_CHARS only, and each line
+    longer than any reply header (LONG_LINE_CHARS) as a short stand-in, put back afterwards."""
+    text = body.replace("\r\n", "\n").replace("\r", "\n")[:MAX_BODY_CHARS]
+    long_lines: dict[str, str] = {}
+
+    def stand_in(match: re.Match) -> str:
+        key = f"LFLONGLINE{len(long_lines)}X"
+        long_lines[key] = match.group(0).strip()
+        return key
+
+    text = _LONG_LINE.sub(stand_in, text)
     try:
         # keep_hyphen_lists: a lead's "- Tuesday works" bullet is not a signature.
         parsed = ReplyMessage(text=text, languages=list(REPLY_LANGUAGES), keep_hyphen_lists=True).read()
@@ -142,5 +157,8 @@ def reply_text(body: str) -> str:
     wrote = _WROTE_LINE.search(text)
     if wrote:
         text = text[: wrote.start()]
-    text = _QUOTED_TAIL.sub("", "\n" + text)
+    lines = text.split("\n")
+    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith(">")):  # a quoted tail
+        lines.pop()
+    text = _STAND_IN.sub(lambda match: long_lines.get(match.group(0), match.group(0)), "\n".join(lines))
     return _BLANK_LINES.sub("\n\n", text).strip()

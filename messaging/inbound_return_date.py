@@ -1,7 +1,8 @@
 """The day an out-of-office sender says they are back ("back on 12 January", "bis zum 7. Dezember").
 
-1. Find each cue phrase (RETURN_CUES: "back on", "until", "returning", "bis", "zurück am",
-   "jusqu'au", "de retour le", "hasta el", "fino al", "tot en met", "até" …) in the subject and body.
+1. Find the cue phrases (RETURN_CUES: "back on", "until", "returning", "bis", "zurück am", "jusqu'au",
+   "de retour le", "hasta el", "fino al", "tot en met", "até" …) in the subject and body: the first
+   MAX_CUES of them in the first MAX_TEXT_CHARS.
 2. Take the words after the cue on the same line and let dateparser read the longest prefix of them
    (up to six words, in the languages of DATE_LANGUAGES) that it resolves to a day; a bare month
    ("until January") or a time is not a day and is skipped. Dates without a year, weekdays
@@ -29,6 +30,10 @@ MAX_AHEAD = dt.timedelta(days=366)
 MAX_AHEAD_WITHOUT_YEAR = dt.timedelta(days=183)
 _YEAR = re.compile(r"\b\d{4}\b")
 _MAX_WORDS = 6
+# An out-of-office says when in its first lines; dateparser takes about a millisecond a phrase, so
+# a long body of cue words must not make thousands of calls.
+MAX_TEXT_CHARS = 3000
+MAX_CUES = 20
 
 RETURN_CUES = re.compile(
     r"\b(?:"
@@ -60,7 +65,9 @@ def return_date_in(text: str, *, sent_at: dt.datetime) -> dt.date | None:
         languages=DATE_LANGUAGES,
         settings={"PREFER_DATES_FROM": "future", "RELATIVE_BASE": base, "PREFER_DAY_OF_MONTH": "first"},
     )
-    for cue in RETURN_CUES.finditer(text):
+    for number, cue in enumerate(RETURN_CUES.finditer(text[:MAX_TEXT_CHARS])):
+        if number >= MAX_CUES:
+            break
         line_rest = text[cue.end() :].split("\n", 1)[0]
         day, phrase = _first_day(parser, line_rest)
         ahead = MAX_AHEAD if _YEAR.search(phrase) else MAX_AHEAD_WITHOUT_YEAR

@@ -379,6 +379,13 @@ def test_reply_text_in_other_languages_and_styles(body, expected):
     assert reply_text(body) == expected
 
 
+def test_a_very_long_line_is_kept_whole_and_the_history_after_it_still_cut():
+    # The reply parser's patterns are quadratic in line length: long lines go past it as stand-ins.
+    long_line = "word " * 4000
+    body = f"Hi Sam,\n{long_line}\nSee you.\n\nOn Tue, Dec 1, 2026 at 4:12 PM Sam <sam@x.example> wrote:\n> old"
+    assert reply_text(body) == f"Hi Sam,\n{long_line.strip()}\nSee you."
+
+
 def test_html_to_text_keeps_nested_divs_and_drops_the_gmail_quote():
     markup = (
         '<div dir="ltr"><div>One <i>two</i></div><div class="gmail_quote"><div>old</div>'
