@@ -179,10 +179,16 @@ def _message_ids(value: str) -> list[str]:
 
 
 def _from(message: Message) -> tuple[str, str]:
+    """(name, address) of the sender. The name may be an old-style comment, "daemon@x (Mail Delivery
+    System)", which the modern header parser drops: the raw value is read for it."""
     pairs = _safe(lambda: getaddresses([_header(message, "from")]), [])
     for name, address in pairs:
         if address:
-            return " ".join(name.split()), address.strip().lower()
+            if not name:
+                raw = next((str(value) for key, value in message.raw_items() if key.lower() == "from"), "")
+                raw_pairs = _safe(lambda r=raw: getaddresses([str(make_header(decode_header(r)))]), [])
+                name = next((n for n, a in raw_pairs if a.strip().lower() == address.strip().lower()), "")
+            return clean_text(" ".join(name.split())), address.strip().lower()
     return "", ""
 
 
