@@ -113,7 +113,7 @@ def inbound_email_assign(*, inbound: InboundEmail, lead: Lead, by) -> InboundEma
 
 def _file_and_react(inbound: InboundEmail, parsed: ParsedEmail, *, lead: Lead, matched_by: str, by=None) -> None:
     # One reaction per lead at a time: two replies at once still make one urgent task.
-    lead = Lead.objects.select_for_update().select_related("owner").get(pk=lead.pk)
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
     inbound_email_attach(inbound=inbound, lead=lead, matched_by=matched_by, parsed=parsed, by=by)
     _effects(inbound, parsed, lead=lead, by=by)
 
