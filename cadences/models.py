@@ -281,6 +281,21 @@ class Touch(models.Model):
                 condition=Q(status="scheduled", automated=False),
                 name="touch_open_tasks",
             ),
+            # The reports (reports/selectors/vocabulary.py): does this lead have a next action, and the
+            # attempts and automated sends of a period (one index each side of touch_q's OR).
+            models.Index(
+                fields=["lead"],
+                condition=Q(status__in=["pending", "scheduled", "paused", "sending"]),
+                name="touch_open_by_lead",
+            ),
+            models.Index(
+                fields=["completed_at"], condition=Q(status="done", automated=False), name="touch_attempts_by_time"
+            ),
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(automated=True, status__in=["sent", "delivered"]),
+                name="touch_sent_by_time",
+            ),
             # Today's "done today" counter: a rep's tasks done since the start of their day.
             models.Index(
                 fields=["completed_by", "completed_at"], condition=Q(status="done"), name="touch_done_by_user"

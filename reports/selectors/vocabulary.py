@@ -60,6 +60,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.lookups import IsNull
 
 from cadences.models import ATTEMPT_OUTCOMES, OPEN_TOUCH_STATUSES, Channel, Touch, TouchStatus
 from leads.models import GIVE_UP_STATUSES, OPEN_STATUSES, Lead, LeadStatus
@@ -178,7 +179,19 @@ def abandoned_q(now: dt.datetime) -> Q:
     """Open, arrived more than ABANDONED_AFTER_DAYS days ago, no touch in those days, nothing scheduled."""
     cutoff = now - dt.timedelta(days=settings.ABANDONED_AFTER_DAYS)
     recent = touches_of_lead().filter(touch_q(start=cutoff))
-    return Q(status__in=OPEN_STATUSES, created_at__lt=cutoff) & ~Exists(recent) & ~Q(next_action_scheduled())
+    # A touch since the cutoff sets last_touch_at past it (touch_mark_done, the dispatcher's record):
+    # a lead touched since then is not abandoned, and only the few others are looked up in the
+    # touches table (instead of hashing every recent touch of the organization).
+    # The check itself is a per-lead lookup (a scalar subquery): an EXISTS here would be hashed
+    # over the whole table before the first lead is looked at.
+    not_touched_since = Q(last_touch_at__isnull=True) | Q(last_touch_at__lt=cutoff)
+    no_recent_touch = IsNull(Subquery(recent.values("pk")[:1]), True)
+    return (
+        Q(status__in=OPEN_STATUSES, created_at__lt=cutoff)
+        & not_touched_since
+        & Q(no_recent_touch)
+        & ~Q(next_action_scheduled())
+    )
 
 
 def closed_given_up_q(*, start=None, end=None) -> Q:
