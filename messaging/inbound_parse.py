@@ -22,7 +22,8 @@ Classification, first rule that applies:
 2. **auto_reply** — RFC 3834 `Auto-Submitted` other than "no"; `X-Autoreply`; `X-Autorespond`;
    `X-Auto-Response-Suppress` naming OOF or AutoReply; `Precedence` or `X-Precedence` auto_reply,
    bulk or junk; an out-of-office subject in English, German, French, Spanish, Italian, Dutch or
-   Portuguese (OOF_SUBJECT); other mail from a mailer daemon. `return_date` is read from its
+   Portuguese (OOF_SUBJECT); other mail from a mailer daemon; any other `multipart/report` (a read
+   receipt, RFC 8098; an abuse feedback report, RFC 5965). `return_date` is read from its
    subject and body (messaging.inbound_return_date).
 3. **reply** — everything else. `reply_text` is the new text only (messaging.inbound_reply_text).
 """
@@ -248,6 +249,8 @@ def _delivery_report(message: Message, address: str, name: str, body: str) -> tu
         blocks = _delivery_status_blocks(message)
         if blocks:
             return _from_status_blocks(blocks)
+        if str(_safe(lambda: message.get_param("report-type"), "") or "").lower() != "delivery-status":
+            return AUTO_REPLY, None  # a read receipt (disposition-notification), an abuse report: no one wrote it
     if not _is_daemon(address, name):
         return REPLY, None
     text = body or _safe(lambda: _all_text(message), "")
@@ -281,13 +284,29 @@ def _delivery_status_blocks(message: Message) -> list[Message]:
     for part in message.walk():
         if part.get_content_type() in ("message/delivery-status", "message/global-delivery-status"):
             payload = part.get_payload()
-            if isinstance(payload, list):
-                blocks = [block for block in payload if isinstance(block, Message)]
-            else:  # left as text by the parser (e.g. base64-encoded): read its field blocks ourselves
-                text = str(payload or "")
-                blocks = [HeaderParser().parsestr(chunk) for chunk in re.split(r"\n\s*\n", text) if chunk.strip()]
+            if not isinstance(payload, list):  # left as text by the parser (e.g. base64-encoded)
+                blocks = _field_blocks(_decoded(part) or str(payload or ""))
+            else:
+                blocks = []
+                for block in payload:
+                    if isinstance(block, Message):
+                        blocks.append(block)
+                        # message/global-delivery-status is parsed as one message: its first block as
+                        # headers, the later blocks (the recipients) kept as its body.
+                        if isinstance(block.get_payload(), str):
+                            blocks += _field_blocks(_decoded(block))
             return [block for block in blocks if block.get("action") or block.get("final-recipient")] or blocks
     return []
+
+
+def _decoded(part: Message) -> str:
+    payload = _safe(lambda: part.get_payload(decode=True), b"")
+    return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+
+
+def _field_blocks(text: str) -> list[Message]:
+    parser = HeaderParser(policy=policy.default)
+    return [parser.parsestr(chunk) for chunk in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n")) if chunk.strip()]
 
 
 def _from_status_blocks(blocks: list[Message]) -> tuple[str, Bounce | None]:

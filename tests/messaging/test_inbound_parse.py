@@ -323,6 +323,72 @@ def test_a_mailer_daemon_notice_with_a_4_x_x_is_a_delay_and_without_a_code_is_au
     assert kind_of(subject="Notice", sender=daemon) == "auto_reply"
 
 
+READ_RECEIPT = b"""From: Ann Lead <ann@lead.example>
+To: sales@leadfollow.example
+Subject: Read: Your quote
+Date: Wed, 2 Dec 2026 10:00:00 +0000
+Message-ID: <mdn-1@lead.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=disposition-notification; boundary="r"
+
+--r
+Content-Type: text/plain
+
+Your message was read on Wednesday.
+--r
+Content-Type: message/disposition-notification
+
+Final-Recipient: rfc822; ann@lead.example
+Original-Message-ID: <touch-9@leadfollow.example>
+Disposition: manual-action/MDN-sent-manually; displayed
+--r--
+"""
+
+GLOBAL_DSN = """From: postmaster@mx.example
+To: sales@leadfollow.example
+Subject: Undeliverable
+Date: Wed, 2 Dec 2026 10:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="r"
+
+--r
+Content-Type: text/plain
+
+Could not deliver.
+--r
+Content-Type: message/global-delivery-status
+
+Reporting-MTA: dns; mx.example
+
+Final-Recipient: utf-8; Jürgen@Example.de
+Action: failed
+Status: 5.2.2
+Diagnostic-Code: smtp; 552 5.2.2 Mailbox full
+--r
+Content-Type: message/rfc822
+
+Message-ID: <touch-10@leadfollow.example>
+Subject: Your quote
+
+Hi
+--r--
+""".encode()  # message/global-delivery-status is UTF-8 (RFC 6533)
+
+
+def test_a_read_receipt_is_automatic_not_a_reply():
+    result = parse_email(READ_RECEIPT)
+    assert (result.kind, result.bounce, result.original_message_id) == ("auto_reply", None, "")
+
+
+def test_a_global_delivery_status_report_is_read_too():
+    result = parse_email(GLOBAL_DSN)
+    assert result.kind == "bounce"
+    assert result.bounce == Bounce(
+        recipient="jürgen@example.de", status="5.2.2", action="failed", diagnostic="552 5.2.2 Mailbox full", hard=True
+    )
+    assert result.original_message_id == "<touch-10@leadfollow.example>"
+
+
 def test_a_person_quoting_a_status_code_is_still_a_reply():
     raw = BASE.format(subject="Re: bounce?", extra="").replace("Thanks, see you then.", "I got 550 5.1.1 from you")
     result = parse_email(raw.encode())
