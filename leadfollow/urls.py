@@ -17,6 +17,7 @@ urlpatterns = [
     path("snippets/", include("cadences.snippet_pages.urls")),
     path("enrollments/", include("cadences.enrollment_urls")),
     path("outbox/", include("messaging.urls")),
+    path("replies/", include("messaging.reply_urls")),
     path("today/", include("today.urls")),
     path("reports/", include("reports.urls")),
     path("webhooks/", include("messaging.webhook_urls")),

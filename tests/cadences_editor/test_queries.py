@@ -34,8 +34,8 @@ def count_queries(client, url):
 def test_list_queries_are_constant(admin_client, web_source, django_assert_num_queries, n_cadences):
     for i in range(n_cadences):
         make_cadence(f"C{i:02d}", n_steps=3, n_enrollments=2, source=web_source)
-    # session, user, unread notifications, cadences with counts, their sources
-    with django_assert_num_queries(5):
+    # session, user, unread notifications, unmatched replies count, cadences with counts, their sources
+    with django_assert_num_queries(6):
         response = admin_client.get(reverse("cadences:list"))
     rows = {c.name: c for c in response.context["cadences"]}
     row = rows["C00"]
@@ -58,8 +58,9 @@ def test_list_counts_ignore_retired_steps_and_finished_enrollments(admin_client,
 @pytest.mark.parametrize("n_steps", [1, 10])
 def test_cadence_page_queries_are_constant(admin_client, web_source, django_assert_num_queries, n_steps):
     cadence = make_cadence("Paged", n_steps=n_steps, n_enrollments=2, source=web_source)
-    # session, user, unread notifications, cadence with counts, its sources, its steps with touch counts
-    with django_assert_num_queries(6):
+    # session, user, unread notifications, unmatched replies count, cadence with counts, its sources, its steps
+    # with touch counts
+    with django_assert_num_queries(7):
         response = admin_client.get(reverse("cadences:detail", args=[cadence.pk]))
     assert len(response.context["steps"]) == n_steps
     assert response.context["steps"][0].touch_count == 2
