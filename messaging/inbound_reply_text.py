@@ -1,14 +1,16 @@
 """The new text of an inbound reply: what the lead wrote, without quoted history or signature.
 
-1. The body: the first text/plain part that is not an attachment; else the text/html part turned
-   into plain text (quoted blocks — <blockquote>, Gmail's div.gmail_quote, Outlook's divRplyFwdMsg
-   and everything after it — dropped first, then tags removed and entities decoded).
+1. The body: the first text/plain part that is not an attachment, unless it is blank; else the
+   text/html part turned into plain text (quoted blocks — <blockquote>, Gmail's div.gmail_quote,
+   Outlook's divRplyFwdMsg and everything after it — dropped first, then tags removed and entities
+   decoded).
 2. mail-parser-reply splits it at the reply headers of the languages in REPLY_LANGUAGES ("On … wrote:",
    "Am … schrieb …:", "Le … a écrit :", "El … escribió:", an Outlook "From: … Sent: …" block,
    "-----Original Message-----") and strips the signature and disclaimers of the first part.
 3. A safety net for what the library misses (its Spanish header wants two spaces before "escribió",
    a "wrote" line folded by the client): the text is cut at the first "… wrote:"-style line in any
-   of those languages, and a trailing block of "> " lines is dropped.
+   of those languages, and a trailing block of "> " lines and a phone's "Sent from my …" line in
+   those languages ("Von meinem iPhone gesendet", "Envoyé de mon iPhone") are dropped.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ _WROTE_LINE = re.compile(
 MAX_BODY_CHARS = 50_000  # the newest text is at the top
 LONG_LINE_CHARS = 300
 _LONG_LINE = re.compile(rf"^[^\n]{{{LONG_LINE_CHARS},}}$", re.MULTILINE)
+_MOBILE = re.compile(
+    r"\s*(?:Sent from my|Von meinem .{1,30} gesendet|Gesendet von|Envoy[ée] de(?:puis)? mon|Enviado desde mi"
+    r"|Enviado do meu|Inviato da|Verstuurd vanaf mijn|Verzonden vanaf mijn|Get Outlook for)\b[^.,;!?]{0,40}$",
+    re.IGNORECASE,
+)
 _STAND_IN = re.compile(r"LFLONGLINE\d+X")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -59,6 +66,10 @@ def body_text(message: Message) -> str:
     content = _part_text(part)
     if part.get_content_subtype() == "html":
         return html_to_text(content)
+    if not content.strip() and isinstance(message, StdlibEmailMessage):  # an empty plain part beside the HTML one
+        html_part = message.get_body(preferencelist=("html",))
+        if html_part is not None:
+            return html_to_text(_part_text(html_part))
     return content
 
 
@@ -158,7 +169,8 @@ def reply_text(body: str) -> str:
     if wrote:
         text = text[: wrote.start()]
     lines = text.split("\n")
-    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith(">")):  # a quoted tail
+    # A quoted tail, and the phone's signature line the library knows only in some languages.
+    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith(">") or _MOBILE.match(lines[-1])):
         lines.pop()
     text = _STAND_IN.sub(lambda match: long_lines.get(match.group(0), match.group(0)), "\n".join(lines))
     return _BLANK_LINES.sub("\n\n", text).strip()

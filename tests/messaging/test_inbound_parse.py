@@ -439,10 +439,14 @@ def test_return_dates(text, expected):
         ("Sounds good.\n\n-----Original Message-----\nFrom: Sam\nSent: Tuesday\n\nHi", "Sounds good."),
         ("Call me Friday.\n\n> On the quote you sent\n> there was a typo", "Call me Friday."),
         ("Yes.\n\n-- \nAnn Lead\nCEO, Lead Inc.", "Yes."),
+        ("Ok, Friday then.\n\nVon meinem iPhone gesendet", "Ok, Friday then."),
+        ("Ok, Friday then.\n\nEnvoyé de mon iPhone\n\n> Bonjour", "Ok, Friday then."),
+        ("Ok, Friday then.\n\nVerstuurd vanaf mijn iPhone", "Ok, Friday then."),
+        ("Ok, Friday then.\nSent from my phone is how I usually write, so bear with me.", None),
     ],
 )
 def test_reply_text_in_other_languages_and_styles(body, expected):
-    assert reply_text(body) == expected
+    assert reply_text(body) == (body if expected is None else expected)
 
 
 def test_a_very_long_line_is_kept_whole_and_the_history_after_it_still_cut():
@@ -450,6 +454,15 @@ def test_a_very_long_line_is_kept_whole_and_the_history_after_it_still_cut():
     long_line = "word " * 4000
     body = f"Hi Sam,\n{long_line}\nSee you.\n\nOn Tue, Dec 1, 2026 at 4:12 PM Sam <sam@x.example> wrote:\n> old"
     assert reply_text(body) == f"Hi Sam,\n{long_line.strip()}\nSee you."
+
+
+def test_a_blank_plain_part_gives_way_to_the_html_one():
+    raw = (
+        b"From: ann@lead.example\nSubject: Re: quote\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/alternative; boundary="a"\n\n'
+        b"--a\nContent-Type: text/plain\n\n \n--a\nContent-Type: text/html\n\n<p>Yes, <b>Friday</b>.</p>\n--a--\n"
+    )
+    assert parse_email(raw).reply_text == "Yes, Friday."
 
 
 def test_html_to_text_keeps_nested_divs_and_drops_the_gmail_quote():
