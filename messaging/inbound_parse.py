@@ -31,6 +31,7 @@ Classification, first rule that applies:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass, field
 from email import policy
@@ -41,6 +42,8 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from messaging.inbound_reply_text import body_text, reply_text
 from messaging.inbound_return_date import return_date_in
+
+logger = logging.getLogger(__name__)
 
 REPLY = "reply"
 AUTO_REPLY = "auto_reply"
@@ -102,7 +105,15 @@ class ParsedEmail:
 def parse_email(raw: bytes) -> ParsedEmail:
     """The plain values of one raw email (see the module docstring); never raises."""
     try:
-        message = BytesParser(policy=policy.default).parsebytes(bytes(raw))
+        return _parse(bytes(raw))
+    except Exception:  # each piece below is guarded already; this is the last line of that promise
+        logger.warning("inbound email could not be parsed", exc_info=True)
+        return ParsedEmail()
+
+
+def _parse(raw: bytes) -> ParsedEmail:
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(raw)
     except Exception:
         return ParsedEmail()
     if not any(_header(message, name) for name in _EMAIL_HEADERS):
@@ -110,8 +121,8 @@ def parse_email(raw: bytes) -> ParsedEmail:
     from_name, from_address = _from(message)
     sent_at = _date(_header(message, "date"))
     body = clean_text(_safe(lambda: body_text(message), ""))
-    kind, bounce = _delivery_report(message, from_address, from_name, body)
-    if kind == REPLY and _is_auto_reply(message, from_address, from_name):
+    kind, bounce = _safe(lambda: _delivery_report(message, from_address, from_name, body), (REPLY, None))
+    if kind == REPLY and _safe(lambda: _is_auto_reply(message, from_address, from_name), False):
         kind = AUTO_REPLY
     subject = _header(message, "subject")
     return_date = None
