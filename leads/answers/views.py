@@ -74,6 +74,8 @@ def lead_compose(request, pk, channel):
             else:
                 done = " and the step is done" if task else ""
                 messages.success(request, f"{CHANNELS[channel]} to {lead.first_name} on its way{done}.")
+                if request.POST.get("back") == "today":  # opened from a Today row: back to the list
+                    return redirect("today:index")
                 return redirect(reverse("leads:detail", kwargs={"pk": lead.pk}) + "#conversation")
     else:
         initial = _initial(request, lead=lead, task=task, points=points, form_errors=template_errors)
@@ -89,6 +91,7 @@ def lead_compose(request, pk, channel):
         "template_errors": template_errors,
         "problem": lead_answer_problem(lead=lead, channel=channel),
         "sms_max": SMS_BODY_MAX,
+        "back": "today" if request.GET.get("back", request.POST.get("back")) == "today" else "",
     }
     return render(request, "leads/compose.html", context)
 

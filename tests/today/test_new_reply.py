@@ -66,7 +66,19 @@ def test_today_row_offers_writing_the_step_and_polls_for_replies(client_for, rep
     task = make_task(rep, step="day5_email")
     page = client_for(rep).get("/today/").content.decode()
     compose = reverse("leads:compose", kwargs={"pk": task.lead_id, "channel": "email"})
-    assert f'href="{compose}?task={task.pk}"' in page
+    assert f'href="{compose}?task={task.pk}&amp;back=today"' in page
     assert reverse("leads:compose", kwargs={"pk": task.lead_id, "channel": "sms"}) in page
     assert 'id="reply-poll"' in page and f'class="reply-lead" name="lead" value="{task.lead_id}"' in page
     assert task.channel == Channel.EMAIL
+
+
+def test_sending_from_a_today_row_goes_back_to_today(client_for, rep, make_task, django_capture_on_commit_callbacks):
+    task = make_task(rep, step="day5_email")
+    url = reverse("leads:compose", kwargs={"pk": task.lead_id, "channel": "email"})
+    client = client_for(rep)
+    assert 'name="back" value="today"' in client.get(f"{url}?task={task.pk}&back=today").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"task": task.pk, "back": "today", "subject": "Hi", "body": "Hello"})
+    assert response.status_code == 302 and response.url == reverse("today:index")
+    task.refresh_from_db()
+    assert task.outcome == "sent"
