@@ -61,6 +61,8 @@ def _pages(demo):
             reverse("today:call_mode"),
             reverse("leads:list"),
             reverse("leads:detail", args=[lead]),
+            reverse("leads:compose", args=[lead, "email"]),
+            reverse("leads:compose", args=[lead, "sms"]),
             reverse("leads:intake"),
             reverse("messaging:outbox"),
             reverse("notifications"),
@@ -79,6 +81,8 @@ def _pages(demo):
             reverse("leads:import_detail", args=[demo["job"].pk]),
             reverse("leads:list"),
             reverse("reports:friday"),
+            reverse("snippets"),
+            reverse("snippet_create"),
         ],
         "admin": [
             reverse("cadences:list"),
