@@ -10,7 +10,7 @@ import datetime as dt
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cadences import sequence
@@ -245,21 +245,25 @@ def enrollments_resume_due(*, now: dt.datetime | None = None) -> int:
     return resumed
 
 
-def enrollment_exit(*, lead: Lead, reason: str, by=None) -> int:
+def enrollment_exit(*, lead: Lead, reason: str, by=None, keep: Touch | None = None) -> int:
     """End the lead's running enrollment and cancel what it still had to do, with the lead's other
     open tasks (a cadence that ends leaves nothing of the lead on Today; an appointment's own
-    touches stay). Returns touches cancelled."""
+    touches stay). `keep`: a task left as it is (the rep's open task a reply answers). Returns
+    touches cancelled."""
     with transaction.atomic():
         running = list(Enrollment.objects.select_for_update().filter(lead=lead, state__in=RUNNING))
         if not running:
             return 0
         why = f"Cadence ended: {reason}"[:500]
-        cancelled = Touch.objects.filter(enrollment__in=running, status__in=WAITING_TOUCH_STATUSES).update(
-            status=TouchStatus.CANCELLED, failure_reason=why
+        kept = Q(pk=keep.pk) if keep is not None else Q(pk__in=[])
+        cancelled = (
+            Touch.objects.filter(enrollment__in=running, status__in=WAITING_TOUCH_STATUSES)
+            .exclude(kept)
+            .update(status=TouchStatus.CANCELLED, failure_reason=why)
         )
-        Touch.objects.open_tasks().filter(lead=lead, enrollment__isnull=True, purpose=TouchPurpose.STEP).update(
-            status=TouchStatus.CANCELLED, failure_reason=why
-        )
+        Touch.objects.open_tasks().filter(lead=lead, enrollment__isnull=True, purpose=TouchPurpose.STEP).exclude(
+            kept
+        ).update(status=TouchStatus.CANCELLED, failure_reason=why)
         now = timezone.now()
         Enrollment.objects.filter(pk__in=[e.pk for e in running]).update(
             state=Enrollment.State.EXITED, exit_reason=reason[:100], ended_at=now, paused_at=None, paused_until=None

@@ -52,8 +52,9 @@ def inbound_email_key(*, message_id: str, raw: bytes) -> str:
     return f"sha256:{hashlib.sha256(raw).hexdigest()}"
 
 
-def inbound_email_seen(key: str) -> bool:
-    return InboundEmail.objects.filter(message_id=key).exists()
+def inbound_email_seen(key: str) -> InboundEmail | None:
+    """The email kept under `key` already, if any (raw bytes left in the database)."""
+    return InboundEmail.objects.defer("raw").filter(message_id=key).first()
 
 
 def inbound_email_store(

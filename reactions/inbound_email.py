@@ -33,7 +33,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.services import notify
-from cadences.models import Channel, Enrollment, Touch
+from cadences.models import OPEN_TOUCH_STATUSES, Channel, Enrollment, Touch
 from cadences.services import RUNNING, enrollment_exit, enrollment_pause, task_create
 from leads.models import Lead, LeadEvent
 from leads.timeline import lead_event_add
@@ -76,8 +76,9 @@ def inbound_email_receive(raw: bytes, *, via: str) -> InboundEmailResult:
     raw = bytes(raw or b"")
     parsed = _parse(raw)
     key = inbound_email_key(message_id=parsed.message_id if parsed else "", raw=raw)
-    if inbound_email_seen(key):
-        return InboundEmailResult(inbound=None, duplicate=True)
+    kept = inbound_email_seen(key)
+    if kept is not None:
+        return InboundEmailResult(inbound=kept, duplicate=True)
     try:
         with transaction.atomic():
             inbound, created = inbound_email_store(
@@ -93,7 +94,7 @@ def inbound_email_receive(raw: bytes, *, via: str) -> InboundEmailResult:
                 return InboundEmailResult(inbound=inbound, duplicate=True)
             match = inbound_email_match(parsed) if parsed else None
             if match is not None and match.lead is not None:
-                _file_and_react(inbound, parsed, lead=match.lead, matched_by=match.matched_by)
+                _file_and_react(inbound, parsed, lead=match.lead, matched_by=match.matched_by, answers=match.touch)
     except IntegrityError:  # a concurrent twin won the unique Message-ID (or the inbound Message id)
         return InboundEmailResult(inbound=None, duplicate=True)
     return InboundEmailResult(inbound=inbound)
@@ -111,17 +112,19 @@ def inbound_email_assign(*, inbound: InboundEmail, lead: Lead, by) -> InboundEma
     return inbound
 
 
-def _file_and_react(inbound: InboundEmail, parsed: ParsedEmail, *, lead: Lead, matched_by: str, by=None) -> None:
+def _file_and_react(
+    inbound: InboundEmail, parsed: ParsedEmail, *, lead: Lead, matched_by: str, by=None, answers: Touch | None = None
+) -> None:
     # One reaction per lead at a time: two replies at once still make one urgent task.
     lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
     inbound_email_attach(inbound=inbound, lead=lead, matched_by=matched_by, parsed=parsed, by=by)
-    _effects(inbound, parsed, lead=lead, by=by)
+    _effects(inbound, parsed, lead=lead, by=by, answers=answers)
 
 
-def _effects(inbound: InboundEmail, parsed: ParsedEmail, *, lead: Lead, by=None) -> None:
+def _effects(inbound: InboundEmail, parsed: ParsedEmail, *, lead: Lead, by=None, answers: Touch | None = None) -> None:
     kind = inbound.kind
     if kind == InboundEmail.Kind.REPLY:
-        _reply(inbound, lead=lead, by=by)
+        _reply(inbound, lead=lead, by=by, answers=answers)
     elif kind == InboundEmail.Kind.AUTO_REPLY:
         _out_of_office(inbound, parsed, lead=lead, by=by)
     elif kind == InboundEmail.Kind.BOUNCE:
@@ -141,10 +144,12 @@ def _timeline(lead: Lead, kind: str, text: str, *, inbound: InboundEmail, by=Non
     )
 
 
-def _reply(inbound: InboundEmail, *, lead: Lead, by=None) -> None:
+def _reply(inbound: InboundEmail, *, lead: Lead, by=None, answers: Touch | None = None) -> None:
     text = inbound.text.strip() or f"(no text) {inbound.subject}".strip()
     _timeline(lead, LeadEvent.Kind.MESSAGE_IN, f"Email reply: {text}", inbound=inbound, by=by)
-    enrollment_exit(lead=lead, reason="replied")
+    # The rep's own open task the reply answers stays as the rep left it (the rep closes it).
+    keep = answers if answers is not None and not answers.automated and answers.status in OPEN_TOUCH_STATUSES else None
+    enrollment_exit(lead=lead, reason="replied", keep=keep)
     # After the exit, which cancels the lead's open ad-hoc tasks: one urgent answer task, never stacked.
     waiting = Touch.objects.open_tasks().filter(lead=lead, title=REPLY_TASK_TITLE, urgent=True)
     if not waiting.exists():

@@ -229,12 +229,24 @@ def test_the_same_message_twice_is_processed_once(lead, enrollment, rep):
     first = inbound_email_receive(raw, via="imap")
     again = inbound_email_receive(raw, via="webhook:mailgun")
 
-    assert not first.duplicate and again.duplicate and again.inbound is None
+    assert not first.duplicate and again.duplicate and again.inbound == first.inbound
     assert InboundEmail.objects.count() == 1
     assert Message.objects.filter(direction=Message.Direction.INBOUND).count() == 1
     assert open_reply_tasks(lead).count() == 1
     assert Notification.objects.filter(user=rep).count() == 1
     assert LeadEvent.objects.filter(lead=lead, kind=LeadEvent.Kind.MESSAGE_IN).count() == 1
+
+
+def test_the_reps_open_task_the_reply_answers_is_left_as_it_is(lead, enrollment):
+    answered = factories.TouchFactory(lead=lead, enrollment=enrollment, channel=Channel.EMAIL, automated=False)
+
+    inbound_email_receive(gmail_reply(in_reply_to=touch_msgid(answered)), via="imap")
+
+    answered.refresh_from_db()
+    assert answered.status == TouchStatus.SCHEDULED
+    assert Enrollment.objects.get(pk=enrollment.pk).state == Enrollment.State.EXITED
+    others = Touch.objects.filter(enrollment=enrollment).exclude(pk__in=[answered.pk, enrollment.sent_touch.pk])
+    assert {t.status for t in others} == {TouchStatus.CANCELLED}
 
 
 def test_a_second_reply_does_not_stack_a_second_task(lead, enrollment, rep):
