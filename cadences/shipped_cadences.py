@@ -6,6 +6,10 @@
   then Day 2 call, Day 4 email, Day 7 call + email, Day 14 email, Day 21 call, Day 28 email.
 - "Long-term nurture — 6 months" (nurture): one value email a month for six months, started by
   the "Not interested → nurture" outcome; never picked for a new lead.
+- "Text message inquiry" (follow-up, for a lead whose first word was a text from an unknown
+  number): we know only the number, so the Day 0 reply neither repeats their text back (it may be
+  anything) nor uses a name we don't have, and it promises a call only when someone owns the lead
+  ({{ rep.first_name }} is empty for an unassigned one). Then calls and short texts over 3 weeks.
 - "No-show follow-up" (no-show): a missed appointment restarts a short follow-up: a call and a
   "Sorry we missed you — pick a new time" email at once, Day 1 call, Day 3 email, Day 5 call.
 
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field
 PHONE_INQUIRY = "Phone inquiry"
 NURTURE = "Long-term nurture — 6 months"
 NO_SHOW = "No-show follow-up"
+SMS_INQUIRY = "Text message inquiry"
 
 
 @dataclass(frozen=True)
@@ -309,6 +314,71 @@ NO_SHOW_STEPS = [
     ),
 ]
 
+SMS_STEPS = [
+    Step(
+        0,
+        "sms",
+        True,
+        None,
+        body="Thanks for your message to {{ company }}! "
+        "{% if rep.first_name %}This is {{ rep.first_name }}: I'll call you shortly. If now is a bad time, "
+        "reply with a better one.{% else %}We'll get back to you shortly.{% endif %} Reply STOP to opt out.",
+        talking_points="Automatic reply to a text from a new number. It never repeats their text and never "
+        "promises a call nobody owns.",
+        fresh_minutes=60,  # an answer to a text is only an answer while the conversation is warm
+    ),
+    Step(
+        0,
+        "call",
+        False,
+        None,
+        talking_points="They texted first: call now, say you got their message and ask how you can help.\n"
+        "- Ask for their name and email, and what they are looking for.\n"
+        "- No answer? Text them back a short question instead of leaving a long voicemail.",
+    ),
+    Step(
+        1,
+        "call",
+        False,
+        10,
+        talking_points="Second attempt: refer to their text and offer one concrete next step (a quote, a visit, "
+        "a 15-minute call).",
+    ),
+    Step(
+        3,
+        "sms",
+        True,
+        11,
+        body="Hi, {{ rep.first_name|default:'the team' }} from {{ company }} here. Happy to answer your question "
+        "by text if that is easier: what would help you most right now? Reply STOP to opt out.",
+        talking_points="Education by text: invite the question in the channel they chose.",
+    ),
+    Step(
+        7,
+        "call",
+        False,
+        10,
+        talking_points="Bring something useful: a customer example or a price range for what they asked about.",
+    ),
+    Step(
+        14,
+        "sms",
+        True,
+        11,
+        body="{{ company }}: a quick note in case it helps, most people who text us start with a free 15-minute "
+        "call to see what fits. Reply with a time that suits you. Reply STOP to opt out.",
+        talking_points="Value: make the next step small and easy.",
+    ),
+    Step(
+        21,
+        "call",
+        False,
+        10,
+        talking_points="Last call of this cadence: ask whether they still want help and, if not now, when. "
+        "Never close before five real attempts.",
+    ),
+]
+
 SHIPPED = [
     ShippedCadence(
         name=PHONE_INQUIRY,
@@ -325,6 +395,16 @@ SHIPPED = [
         description="For leads who are not ready now: one useful email a month for six months.",
         kind="nurture",
         steps=NURTURE_STEPS,
+    ),
+    ShippedCadence(
+        name=SMS_INQUIRY,
+        description="For a lead whose first word was a text from a new number: an answer by text at once "
+        "(no echo of their text, a call promised only when someone owns the lead), a call task, then calls and "
+        "short texts over 3 weeks.",
+        kind="follow_up",
+        intake_via="sms",
+        instant_response=True,
+        steps=SMS_STEPS,
     ),
     ShippedCadence(
         name=NO_SHOW,

@@ -340,6 +340,10 @@ INSTANT_CALL_TARGET_MINUTES = env.int("INSTANT_CALL_TARGET_MINUTES", default=5)
 AUTOMATED_MESSAGES_PER_CHANNEL_PER_DAY = max(1, env.int("AUTOMATED_MESSAGES_PER_CHANNEL_PER_DAY", default=1))
 # New-lead alerts to the rep are sent only for leads younger than this (never for a weeks-old backlog).
 NEW_LEAD_ALERT_WINDOW_MINUTES = env.int("NEW_LEAD_ALERT_WINDOW_MINUTES", default=60)
+# A text from a number no lead has becomes a lead of this source: give the source a team (admin,
+# Lead sources) and its reps get those leads in turn; with no team they wait unassigned for an admin
+# or manager to assign them (reactions/inbound_sms.py).
+SMS_INBOUND_SOURCE_NAME = env.str("SMS_INBOUND_SOURCE_NAME", default="SMS inbound")
 # Customers each rep is asked to call for referrals every day (the Today page).
 REFERRAL_CALLS_PER_DAY = env.int("REFERRAL_CALLS_PER_DAY", default=3)
 # Automated SMS and calls only inside this recipient-local window; it can be narrowed, never widened.

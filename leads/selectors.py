@@ -18,7 +18,10 @@ def leads_visible_to(user: User) -> QuerySet[Lead]:
     if user.is_superuser or user.role == Role.ADMIN:
         return Lead.objects.all()
     if user.role == Role.MANAGER:
-        return Lead.objects.filter(Q(team__in=user.managed_teams.all()) | Q(owner=user))
+        # Unassigned leads of no team (a text from a new number, a source without a team) wait in
+        # the admins' queue, which managers see too, so that someone assigns them.
+        unassigned = Q(owner__isnull=True, team__isnull=True)
+        return Lead.objects.filter(Q(team__in=user.managed_teams.all()) | Q(owner=user) | unassigned)
     return Lead.objects.filter(owner=user)
 
 

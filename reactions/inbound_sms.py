@@ -3,13 +3,16 @@
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.models import Role, User
 from accounts.services import notify
-from cadences.models import Channel
+from cadences.models import Channel, Touch
 from cadences.services import enrollment_exit, task_create
 from leads.models import Lead, LeadSource
+from leads.phones import phone_display
 from messaging.models import Message
 from messaging.services import (
     help_text,
@@ -68,14 +71,20 @@ def inbound_sms_receive(*, sid: str, from_number: str, to_number: str, body: str
 
 
 def _lead_from_sms(phone: str, body: str) -> tuple[Lead | None, bool]:
-    source, _ = LeadSource.objects.get_or_create(name="SMS")
+    """A new lead for a number no lead has: owned in turn by a rep of the SMS inbound source's team,
+    else unassigned, where every admin and manager is told to assign it (nobody's Today shows it)."""
+    source, _ = LeadSource.objects.get_or_create(name=settings.SMS_INBOUND_SOURCE_NAME)
     try:
         result = lead_intake(first_name="SMS", phone=phone, source=source, via="sms", interest=body[:1000])
     except ValidationError as exc:
         # No number in the log (personal data): the fields refused say why.
         log.warning("inbound SMS: cannot create a lead (%s)", ", ".join(sorted(getattr(exc, "message_dict", {}))))
         return None, False
-    return result.lead, result.created
+    lead = result.lead
+    if result.created and lead.owner_id is None:
+        for person in User.objects.filter(is_active=True, role__in=[Role.ADMIN, Role.MANAGER]):
+            notify(user=person, lead=lead, text=f"New lead by text from {phone_display(phone)}, unassigned: assign it")
+    return lead, result.created
 
 
 def _effects(lead: Lead, *, keyword: str, new_lead: bool) -> None:
@@ -90,5 +99,7 @@ def _effects(lead: Lead, *, keyword: str, new_lead: bool) -> None:
     if not new_lead:
         # A new lead's first text is its inquiry: its cadence has just begun and stays.
         enrollment_exit(lead=lead, reason="replied")
-    task_create(lead=lead, title="Reply received — call now", channel=Channel.CALL, urgent=True)
+    if not (new_lead and Touch.objects.open_tasks().filter(lead=lead, channel=Channel.CALL).exists()):
+        # (A new lead's cadence has its call-now task already: one call to make, not two.)
+        task_create(lead=lead, title="Reply received — call now", channel=Channel.CALL, urgent=True)
     notify(user=lead.owner, lead=lead, text=f"{lead.full_name} replied by SMS — call now")

@@ -237,7 +237,8 @@ def test_shipped_cadence_pages_show_no_merge_tags(admin_client):
     for cadence in Cadence.objects.all():
         html = steps_table(admin_client.get(reverse("cadences:detail", args=[cadence.pk])).content.decode())
         assert "{{" not in html and "{%" not in html, cadence.name
-        assert "Jordan" in html, cadence.name
+        # Rendered for a sample lead; a text from a new number has no name to use.
+        assert "Jordan" in html or cadence.intake_via == "sms", cadence.name
 
 
 def test_send_within_is_shown_in_the_step_list(admin_client, cadence, email_step):

@@ -210,11 +210,12 @@ def test_unknown_number_creates_a_lead(client):
     response = inbound(client, "Do you do kitchen remodels?", from_="+13125550199")
     assert response.status_code == 200
     lead = Lead.objects.get(phone="+13125550199")
-    assert lead.first_name == "SMS" and lead.source.name == "SMS"
+    assert lead.first_name == "SMS" and lead.source.name == "SMS inbound"
     assert lead.messages.get(direction="in").body == "Do you do kitchen remodels?"
     assert lead.events.filter(kind=LeadEvent.Kind.INQUIRY).exists()
     assert lead.events.filter(kind=LeadEvent.Kind.MESSAGE_IN).exists()
-    assert Touch.objects.filter(lead=lead, urgent=True).count() == 1
+    # One call to make: the cadence's call-now task, no second "reply received" task.
+    assert Touch.objects.open_tasks().filter(lead=lead, channel="call").count() == 1
 
 
 @pytest.mark.django_db
