@@ -35,6 +35,7 @@ UTC = dt.UTC
 # The search for a moment that satisfies every window gives up after this long: windows that
 # do not meet within a week (a rep on the other side of the world) are treated as never meeting.
 _SEARCH_HORIZON = dt.timedelta(days=7)
+_PREFERENCE_HORIZON = dt.timedelta(days=4)
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,11 @@ class Window:
         return max(opening, moment)
 
 
-def first_moment_in_all(moment: dt.datetime, windows: list[Window]) -> dt.datetime | None:
-    """The first instant at or after `moment` inside every window, or None if they never meet."""
-    horizon = moment + _SEARCH_HORIZON
+def first_moment_in_all(
+    moment: dt.datetime, windows: list[Window], *, within: dt.timedelta = _SEARCH_HORIZON
+) -> dt.datetime | None:
+    """The first instant at or after `moment` inside every window, or None if they don't meet `within`."""
+    horizon = moment + within
     while moment <= horizon:
         moved = moment
         for window in windows:
@@ -176,8 +179,10 @@ def _first_allowed(moment: dt.datetime, *, channel: str, automated: bool, rules:
     windows = lead_days + legal + preferred
     if not windows:
         return moment
-    found = first_moment_in_all(moment, windows)
+    # The rep's hours are a preference: worth a day or a weekend, not a week (a rep whose hours
+    # meet a far-away lead's window only after a DST change would otherwise wait for it).
+    found = first_moment_in_all(moment, windows, within=_PREFERENCE_HORIZON) if preferred else None
     if found is None:
-        # The rep's hours never meet the lead's window: the lead's legal window wins.
+        # The rep's hours don't meet the lead's window soon: the lead's legal window wins.
         found = first_moment_in_all(moment, lead_days + legal)
     return found
