@@ -15,7 +15,7 @@ from tests import factories
 NAV_LINK = re.compile(rb'<a class="(?:nav-link|dropdown-item)" href="(/[^"]*)"')
 EVERYONE = ["today:index", "leads:list", "leads:intake", "messaging:outbox", "reports:index", "notifications"]
 EVERYONE += ["password_change"]
-MANAGERS = [*EVERYONE, "today:team", "leads:import_new", "unmatched_replies"]
+MANAGERS = [*EVERYONE, "today:team", "leads:import_new", "snippets", "unmatched_replies"]
 ADMINS = [*MANAGERS, "cadences:list", "admin:index"]
 
 

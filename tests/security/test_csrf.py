@@ -3,6 +3,7 @@
 Exempt on purpose (each authenticates the request another way):
 - POST /api/leads/: a lead source's API key (no cookies are read);
 - /webhooks/twilio/sms/ and /status/: the X-Twilio-Signature of the request;
+- /webhooks/anymail/mailgun/…: Mailgun's HMAC signature of the request (django-anymail checks it);
 - /unsubscribe/<token>/: the signed token; RFC 8058 one-click unsubscribe posts come from mail
   providers, which have no CSRF token by design.
 """
@@ -13,7 +14,8 @@ from django.urls import reverse
 
 from .test_permission_matrix import EXPECTATIONS
 
-CSRF_EXEMPT = {"api:lead_create", "webhooks:twilio_sms", "webhooks:twilio_status", "unsubscribe"}
+MAILGUN = {"webhooks:mailgun_tracking", "webhooks:mailgun_inbound", "webhooks:mailgun_inbound_mime"}
+CSRF_EXEMPT = {"api:lead_create", "webhooks:twilio_sms", "webhooks:twilio_status", "unsubscribe", *MAILGUN}
 # DRF views skip Django's CSRF check (DRF applies it only to session-authenticated requests);
 # these two accept no POST at all.
 READ_ONLY_API = {"api:schema", "api:docs"}
@@ -63,6 +65,10 @@ def test_the_exempt_endpoints_are_exempt_and_guarded_otherwise(world, settings):
         response = client.post(_url(name, world), {"Body": "STOP"})
         assert response.status_code == 403
         assert b"CSRF" not in response.content  # refused for its signature, not for CSRF
+    for name in sorted(MAILGUN):
+        response = client.post(_url(name, world), {"timestamp": "1", "token": "x", "signature": "bad"})
+        assert response.status_code == 400  # anymail: a bad Mailgun signature
+        assert b"CSRF" not in response.content
     # One-click unsubscribe (RFC 8058) works without a token.
     response = client.post(_url("unsubscribe", world), {"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
