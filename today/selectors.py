@@ -24,9 +24,12 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
+    IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
+    RowRange,
     Subquery,
     Value,
     When,
@@ -105,21 +108,31 @@ class TodayList:
 
 
 def ranked_tasks(
-    *, rep: User, end: dt.datetime, lead_id: int | None = None, with_timing: bool = False
+    *, rep: User, end: dt.datetime, lead_id: int | None = None, with_timing: bool = False, with_calls: bool = False
 ) -> QuerySet[Touch]:
     """Each lead's most urgent open task of `rep` due before `end`: a window function ranks a lead's
     tasks, instant first, then by due time, then the oldest. Over all of the rep's tasks it computes
-    only what the ranking needs (and, `with_timing`, when each turns late, for the counters); the
-    rows' subqueries run on the page's rows only (rows_for)."""
+    only what the ranking needs (and, `with_timing`, when each turns late, for the counters;
+    `with_calls`, whether the lead has a call to make, for call mode's count); the rows' subqueries
+    run on the page's rows only (rows_for)."""
     tasks = Touch.objects.filter(open_tasks_q(), assigned_to=rep, due_at__lt=end)
     if lead_id is not None:
         tasks = tasks.filter(lead_id=lead_id)
     tasks = annotate_timing(tasks) if with_timing else tasks.annotate(is_instant=_instant())
-    ranked = tasks.annotate(
-        lead_rank=Window(
-            RowNumber(), partition_by=[F("lead_id")], order_by=[F("is_instant").desc(), F("due_at"), F("id")]
+    rank_order = [F("is_instant").desc(), F("due_at"), F("id")]
+    ranked = tasks.annotate(lead_rank=Window(RowNumber(), partition_by=[F("lead_id")], order_by=rank_order))
+    if with_calls:
+        # Call mode's calls (today.call_mode._open_calls): any open call of the lead, not a meeting.
+        call = Case(
+            When(Q(channel=Channel.CALL) & ~Q(purpose=TouchPurpose.APPOINTMENT), then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
         )
-    )
+        # The ranking's own order and the whole partition as frame: one sort serves both windows.
+        whole_lead = RowRange(start=None, end=None)
+        ranked = ranked.annotate(
+            lead_has_call=Window(Max(call), partition_by=[F("lead_id")], order_by=rank_order, frame=whole_lead)
+        )
     return ranked.filter(lead_rank=1)
 
 
@@ -253,16 +266,19 @@ def step_label(touch: Touch, max_day: dict, day_channels: dict) -> str:
 
 def task_counters(*, rep: User, now: dt.datetime | None = None) -> dict:
     """What the page shows, counted in leads: leads done with today, leads still to work today
-    (its rows) and those whose row is late. Two queries."""
+    (its rows), those whose row is late, and those with a call to make (call mode's count,
+    today.call_mode.calls_count). Two queries."""
     now = now or timezone.now()
     start, end = day_bounds(rep, now)
-    counts = ranked_tasks(rep=rep, end=end, with_timing=True).aggregate(
-        remaining=Count("pk"), overdue=Count("pk", filter=Q(late_at__lte=now))
+    counts = ranked_tasks(rep=rep, end=end, with_timing=True, with_calls=True).aggregate(
+        remaining=Count("pk"),
+        overdue=Count("pk", filter=Q(late_at__lte=now)),
+        calls=Count("pk", filter=Q(lead_has_call=1)),
     )
     done = Touch.objects.filter(status=TouchStatus.DONE, completed_by=rep, completed_at__gte=start).aggregate(
         done=Count("lead_id", distinct=True)
     )["done"]
-    return {"done": done, "remaining": counts["remaining"], "overdue": counts["overdue"]}
+    return {"done": done, "remaining": counts["remaining"], "overdue": counts["overdue"], "calls": counts["calls"]}
 
 
 def touches_workable_by(user: User) -> QuerySet[Touch]:

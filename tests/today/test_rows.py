@@ -72,7 +72,7 @@ def test_counters_count_leads_not_steps(client_for, rep, make_task):
     for _ in range(2):  # two tasks of one lead done today: one lead done
         make_task(rep, lead=done_lead, status=TouchStatus.DONE, completed_by=rep, completed_at=timezone.now())
     counters = client_for(rep).get("/today/").context["counters"]
-    assert counters == {"done": 1, "remaining": 2, "overdue": 1}
+    assert counters == {"done": 1, "remaining": 2, "overdue": 1, "calls": 2}
 
 
 def test_then_names_the_leads_next_touch_in_the_reps_timezone(client_for, rep, make_task, cadence):
@@ -187,7 +187,7 @@ def test_counters_overdue_follow_the_grace(client_for, rep, make_task, settings)
     settings.TASK_OVERDUE_GRACE_MINUTES = 30
     make_task(rep, due=-dt.timedelta(minutes=20))
     make_task(rep, due=-dt.timedelta(minutes=40))
-    assert client_for(rep).get("/today/").context["counters"] == {"done": 0, "remaining": 2, "overdue": 1}
+    assert client_for(rep).get("/today/").context["counters"] == {"done": 0, "remaining": 2, "overdue": 1, "calls": 2}
 
 
 def test_compact_card(client_for, rep, make_task):

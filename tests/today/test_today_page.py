@@ -35,7 +35,7 @@ def test_ordering_instant_first_then_overdue_oldest_then_today_by_time(client_fo
     assert _ids(response) == [instant.pk, overdue_old.pk, overdue_recent.pk, soon_today.pk, later_today.pk]
     assert b"late \xe2\x80\x94 waiting 7 min" in response.content  # past the 5-minute target
     counters = response.context["counters"]
-    assert counters == {"done": 0, "remaining": 5, "overdue": 3}
+    assert counters == {"done": 0, "remaining": 5, "overdue": 3, "calls": 5}
 
 
 def test_today_is_the_reps_own_day_in_their_timezone(client_for, rep, make_task, time_machine):
