@@ -12,7 +12,10 @@ recipe:
 3. merge fields are rendered for the lead and the rep now; an unknown one is refused;
 4. an email threads under the lead's last email, in or out (Message.message_id);
 5. a manual email/SMS step answered this way is done with outcome "Sent" (reactions.outcomes:
-   one attempt, the cadence advances as when "Sent" is clicked), in the same transaction;
+   one attempt, the cadence advances as when "Sent" is clicked), in the same transaction. Written
+   from the lead page, the answer does the lead's open task on that channel (the "Reply received —
+   answer now" task, or the step Today shows), so Today moves on; with none, it is logged as an
+   attempt of its own (a done email/text task): a rep's own message is a real attempt;
 6. on commit the touch is handed to the workers at once (messaging.tasks.touches_send_now).
 
 A send that later fails for good is dispatch's to report: the touch fails with the reason on the
@@ -27,7 +30,7 @@ from django.utils import timezone
 
 from cadences.models import Channel, Outcome, Touch, TouchPurpose
 from cadences.rendering import render_text, template_errors
-from cadences.services import consent_skip_reason, touch_may_be_worked_by
+from cadences.services import consent_skip_reason, task_create, touch_may_be_worked_by
 from leads.models import Lead
 from leads.selectors import leads_visible_to
 from messaging.models import Message
@@ -59,6 +62,15 @@ def lead_last_email_message_id(*, lead: Lead) -> str:
         .first()
         or ""
     )
+
+
+def _open_task_answered(*, lead: Lead, channel: str, by) -> Touch | None:
+    """The lead's open task on `channel` that `by` may work, the one Today would show first."""
+    tasks = Touch.objects.open_tasks().filter(lead=lead, channel=channel).exclude(purpose=TouchPurpose.APPOINTMENT)
+    for task in tasks.order_by("-urgent", "due_at", "id"):
+        if touch_may_be_worked_by(touch=task, user=by):
+            return task
+    return None
 
 
 def _rendered(text: str, *, field: str, lead: Lead, by) -> str:
@@ -94,11 +106,16 @@ def rep_message_send(*, lead: Lead, by, channel: str, body: str, subject: str = 
         in_reply_to = lead_last_email_message_id(lead=lead)
     else:
         subject = ""
+    what = "text" if channel == Channel.SMS else "email"
     with transaction.atomic():
-        if task is not None:
-            # The step is done as when "Sent" is clicked: one attempt, the cadence advances.
-            touch_complete(touch=task, outcome=Outcome.SENT, by=by)
-        what = "text" if channel == Channel.SMS else "email"
+        if task is None:
+            task = _open_task_answered(lead=lead, channel=channel, by=by)
+        if task is None:
+            task = task_create(
+                lead=lead, title=f"{what.capitalize()} written to the lead", channel=channel, assigned_to=by
+            )
+        # The task is done as when "Sent" is clicked: one attempt, the cadence advances.
+        touch_complete(touch=task, outcome=Outcome.SENT, by=by)
         touch = Touch.objects.create(
             lead=lead,
             channel=channel,

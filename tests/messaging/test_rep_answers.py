@@ -195,7 +195,8 @@ def test_a_text_refused_for_good_gives_its_writer_an_urgent_task(
 
     touch.refresh_from_db()
     assert touch.status == TouchStatus.FAILED
-    [task] = lead.touches.filter(automated=False)
+    # (beside the done task that logged the attempt)
+    [task] = lead.touches.filter(automated=False, status=TouchStatus.SCHEDULED)
     assert task.assigned_to == manager and task.urgent
     assert task.title.startswith("Your text did not go out")
 
@@ -233,3 +234,27 @@ def test_a_real_reply_through_the_inbound_entry_point_is_what_the_rep_answers(
         ("in", "Is Tuesday fine?"),
         ("out", "Yes!"),
     ]
+
+
+def test_an_answer_from_the_lead_page_does_the_reply_task_and_counts_one_attempt(
+    lead, rep, smtp_server, django_capture_on_commit_callbacks
+):
+    from cadences.models import Touch
+    from cadences.services import task_create
+
+    reply_task = task_create(lead=lead, title="Reply received — answer now", channel=Channel.EMAIL, urgent=True)
+    send(django_capture_on_commit_callbacks, lead=lead, by=rep, channel="email", subject="Re: hi", body="Sure.")
+    reply_task.refresh_from_db()
+    lead.refresh_from_db()
+    assert (reply_task.status, reply_task.outcome) == (TouchStatus.DONE, Outcome.SENT)  # Today moves on
+    assert lead.attempt_count == 1 and lead.first_response_at is not None
+    assert not Touch.objects.open_tasks().filter(lead=lead).exists()
+    assert len(smtp_server.messages()) == 1
+
+
+def test_a_text_with_no_task_open_is_an_attempt_of_its_own(lead, rep, fake_twilio, django_capture_on_commit_callbacks):
+    send(django_capture_on_commit_callbacks, lead=lead, by=rep, channel="sms", body="Quick question, Dana?")
+    lead.refresh_from_db()
+    assert lead.attempt_count == 1 and lead.first_response_at is not None
+    logged = lead.touches.get(automated=False)
+    assert (logged.status, logged.outcome, logged.channel) == (TouchStatus.DONE, Outcome.SENT, Channel.SMS)
