@@ -14,8 +14,11 @@ import os
 
 from celery import Celery
 from celery.signals import celeryd_after_setup
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadfollow.settings")
+# `filesystem://` (make run) with whole messages only (leadfollow/filesystem_broker.py).
+TRANSPORT_ALIASES["filesystem"] = "leadfollow.filesystem_broker:Transport"
 
 app = Celery("leadfollow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
