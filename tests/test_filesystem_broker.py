@@ -27,7 +27,7 @@ def test_a_message_appears_only_once_written(tmp_path, monkeypatch):
         real_replace(src, dst)
 
     monkeypatch.setattr(filesystem_broker.os, "replace", replace)
-    options = {"data_folder_in": folder, "data_folder_out": folder, "store_processed": False}
+    options = {"data_folder_in": folder, "data_folder_out": folder, "control_folder": folder, "store_processed": False}
     with Connection("filesystem://", transport_options=options) as conn:
         queue = conn.SimpleQueue("q")
         queue.put({"hello": "world"})
