@@ -75,12 +75,6 @@ def _open_calls(*, rep: User, end: dt.datetime) -> QuerySet[Touch]:
     ).exclude(purpose=TouchPurpose.APPOINTMENT)
 
 
-def calls_count(*, rep: User, now: dt.datetime | None = None) -> int:
-    """How many leads call mode has for `rep` today (the Today page's "Call mode (N calls)"); one query."""
-    _, end = day_bounds(rep, now or timezone.now())
-    return _open_calls(rep=rep, end=end).order_by().values("lead_id").distinct().count()
-
-
 def calls_open_for(*, rep: User, now: dt.datetime | None = None) -> QuerySet[Touch]:
     """`rep`'s open call tasks due by the end of their day, most urgent first (every one, not one per lead)."""
     now = now or timezone.now()

@@ -267,7 +267,7 @@ def step_label(touch: Touch, max_day: dict, day_channels: dict) -> str:
 def task_counters(*, rep: User, now: dt.datetime | None = None) -> dict:
     """What the page shows, counted in leads: leads done with today, leads still to work today
     (its rows), those whose row is late, and those with a call to make (call mode's count,
-    today.call_mode.calls_count). Two queries."""
+    the leads today.call_mode walks). Two queries."""
     now = now or timezone.now()
     start, end = day_bounds(rep, now)
     counts = ranked_tasks(rep=rep, end=end, with_timing=True, with_calls=True).aggregate(

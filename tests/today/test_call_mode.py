@@ -11,7 +11,7 @@ from django.utils import timezone
 from cadences.models import Channel, Outcome, TouchStatus
 from leads.models import LeadStatus
 from tests import factories
-from today import call_mode
+from today import call_mode, selectors
 
 pytestmark = pytest.mark.django_db
 
@@ -339,4 +339,4 @@ def test_today_offers_call_mode_with_the_number_of_calls(client_for, rep, manage
     # A manager looking at the rep's day walks the rep's calls.
     body = client_for(manager).get(reverse("today:team_rep", args=[rep.pk])).content.decode()
     assert f'href="{reverse("today:call_mode")}?rep={rep.pk}">Call mode (2 calls)</a>' in body
-    assert call_mode.calls_count(rep=rep) == len(call_mode.calls_for_today(rep=rep)) == 2
+    assert selectors.task_counters(rep=rep)["calls"] == len(call_mode.calls_for_today(rep=rep)) == 2
