@@ -19,10 +19,12 @@ batches of touch ids. The states of an automated touch:
    so a new lead's instant touches (on the default queue, read first) wait for at most that.
 2. Send (`touch_send`): a task holding the current token marks the touch as started
    (`send_started_at`, only if nobody started it before), renders it, checks consent and quiet
-   hours again, and calls the transport with a commit point: the callback that moves the row
-   to `sent`. The transport calls it at the moment the provider is about to accept:
+   hours again, and calls the transport with a commit point (messaging/commit_point.py): the
+   callback that moves the row to `sent`. The transport calls it at the moment the provider is
+   about to accept:
    - SMTP (two-phase): after the whole message is transmitted but before the final ".", so a
-     crash before the commit point leaves nothing delivered and a crash after leaves `sent`.
+     crash before the commit point leaves nothing delivered and a crash after leaves `sent`; on
+     PostgreSQL the "." is written right behind the COMMIT, before its answer is awaited.
    - Twilio: right after the API accepted the message (HTTP 201).
    A touch whose message cannot be rendered or built (a template tag that raises, a line break
    in a header) fails with the reason and a task for the rep, before any provider sees it.
@@ -52,10 +54,13 @@ batches of touch ids. The states of an automated touch:
    the final "." (the gap below).
 
 The guarantee: each automated touch is accepted by the provider at most once and, while its
-lead still consents, eventually at least once. The only gap is a crash in the instant between
-the database confirming the SMTP commit point and writing the final "." (microseconds on an idle
-machine, longer on a starved CPU): the email is then recorded as sent but never delivered, and
-the reconciler marks it "Delivery not confirmed". An SMS whose send started and that Twilio
+lead still consents, eventually at least once. The only gap is a crash between the COMMIT of the
+SMTP commit point and the write of the final "." (messaging/commit_point.py): on PostgreSQL the
+microseconds between two writes to two sockets, since nothing waits between them; on another
+database, the wait for the COMMIT's answer. The email is then recorded as sent but never
+delivered, and the reconciler marks it "Delivery not confirmed". (Before the "." followed the
+COMMIT without waiting for its answer, a worker killed mid-batch hit that wait often enough to
+fail tests/cadences/test_worker_dispatch.py about one run in five.) An SMS whose send started and that Twilio
 accepts more than DISPATCH_SEND_TIMEOUT_SECONDS later (a worker frozen that long between marking the
 start and its request reaching Twilio) could be sent twice; that is many times the transports'
 timeouts. The lease only decides how soon the reconciler acts, never whether a touch goes twice.
@@ -92,6 +97,7 @@ from cadences.services import (
 from leads.models import Lead, LeadEvent
 from leads.timeline import lead_event_add
 from messaging import appointment_messages, freshness, leases, transports
+from messaging.commit_point import TouchCommitPoint
 from messaging.models import Message
 from messaging.reply_address import reply_to_for
 from messaging.signals import provider_message_id_recorded
@@ -377,15 +383,8 @@ def touch_send(*, touch_id: int, token) -> str:
     if not started:
         return "stale"
 
-    def commit_point() -> bool:
-        return bool(
-            Touch.objects.filter(_mine(touch_id, token), status=TouchStatus.SENDING).update(
-                status=TouchStatus.SENT, sent_at=timezone.now()
-            )
-        )
-
     try:
-        result = transports.send(message, commit_point=commit_point)
+        result = transports.send(message, commit_point=TouchCommitPoint(touch_id, token))
     except transports.TransportError as exc:
         return _handle_failure(touch, token, exc, message=message)
     touch_record_sent(touch=touch, token=token, message=message, result=result)

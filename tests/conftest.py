@@ -7,6 +7,7 @@ from django.db import connection
 
 from accounts.models import Role
 from leadfollow.celery import app as celery_app
+from messaging import commit_point
 from tests import factories
 from tests.services import REDIS_URL, redis_available, require
 
@@ -27,6 +28,14 @@ def pytest_configure(config):
 def _cache_empty():
     """The test settings' in-memory cache starts empty in every test (API throttle counts live there)."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _commit_point_connection_closed():
+    """A test that dispatched in this process may have opened the commit point's own connection
+    (messaging/commit_point.py): closed after it, so the test database can go at the end."""
+    yield
+    commit_point.connection_close()
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,12 @@ the connection first, the server discards the message. `TwoPhaseSMTPBackend.send
 1. connect (+ STARTTLS/login as configured), EHLO, MAIL FROM, RCPT TO for every recipient, DATA;
 2. send the whole dot-stuffed message, but NOT the final ".";
 3. call `commit_point()`, which durably marks the touch as sent and returns True
-   (False: the dispatcher lost its claim);
+   (False: the dispatcher lost its claim); a commit point with `and_then(write)` is handed the
+   write of the final "." to make right behind its commit, before awaiting the commit's answer
+   (messaging/commit_point.py: a worker killed in that wait no longer loses the email);
 4. False or an exception: close the socket abruptly (no final dot, no QUIT) -> the server discards it
-   and TransportError(code="claim_lost") is raised; True: send ".", read the reply. 250 = accepted.
+   and TransportError(code="claim_lost") is raised; True: send "." (unless sent), read the reply.
+   250 = accepted.
 
 So a worker killed before step 3 completes leaves no delivered mail (the kernel closes its socket
 mid-DATA), and one killed after it leaves the database already saying "sent". The residual window is
@@ -40,6 +43,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend
 from django.core.mail.message import BadHeaderError, EmailMessage, sanitize_address
+from django.db import DatabaseError
 
 from messaging.providers.base import CommitPoint, OutgoingMessage, ProviderResult, TransportError, claim_lost
 
@@ -136,26 +140,32 @@ class TwoPhaseSMTPBackend(EmailBackend):
             self._drop_connection()
             raise TransportError(f"SMTP error before end of data: {exc}", permanent=False, code="smtp_connection")
 
+        dot = {"written": False}
+
+        def final_dot():
+            dot["written"] = True  # from here on, the server may have the message
+            connection.send(b".\r\n")
+
         try:
-            committed = commit_point()
-        except BaseException:
+            # A commit point that can write the "." right behind its commit does (messaging/commit_point.py).
+            and_then = getattr(commit_point, "and_then", None)
+            committed = and_then(final_dot) if and_then else commit_point()
+            if committed and not dot["written"]:
+                final_dot()
+        except BaseException as exc:
             self._drop_connection()
+            if dot["written"] and isinstance(exc, OSError | smtplib.SMTPException | DatabaseError):
+                raise _outcome_unknown(exc) from exc
             raise
         if not committed:
             self._drop_connection()
             raise claim_lost()
 
         try:
-            connection.send(b".\r\n")
             code, reply = connection.getreply()
         except (OSError, smtplib.SMTPException) as exc:
             self._drop_connection()
-            raise TransportError(
-                f"no reply to the end of data, the server may have accepted the message: {exc}",
-                permanent=True,
-                code="outcome_unknown",
-                after_commit=True,
-            )
+            raise _outcome_unknown(exc) from exc
         if code != 250:
             raise smtp_error(code, reply, stage="end of data", after_commit=True)
         return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
@@ -255,6 +265,15 @@ def build_email(message: OutgoingMessage) -> EmailMultiAlternatives:
     for filename, content, mimetype in message.attachments:
         email.attach(filename, content, mimetype)
     return email
+
+
+def _outcome_unknown(exc: BaseException) -> TransportError:
+    return TransportError(
+        f"no reply to the end of data, the server may have accepted the message: {exc}",
+        permanent=True,
+        code="outcome_unknown",
+        after_commit=True,
+    )
 
 
 def send(message: OutgoingMessage, *, commit_point: CommitPoint) -> ProviderResult:

@@ -73,6 +73,24 @@ def test_web_lead_gets_its_auto_responder_within_seconds(worker, fake_twilio, sm
     assert call.due_at == allowed_moment(call.lead.created_at, channel="call", automated=False, rules=rules)
 
 
+def _unsent(touches) -> list[tuple]:
+    """What a failed recovery left behind: each touch not recorded as sent (or sent but flagged), with its claim."""
+    return list(
+        Touch.objects.filter(pk__in=[t.pk for t in touches])
+        .exclude(status=TouchStatus.SENT, failure_reason="")
+        .values_list(
+            "pk",
+            "status",
+            "claimed_by",
+            "claimed_at",
+            "lease_expires_at",
+            "send_started_at",
+            "due_at",
+            "failure_reason",
+        )
+    )
+
+
 def test_sigkill_mid_batch_sends_every_touch_exactly_once(worker, fake_twilio, smtp_server, rep):
     count = 120
     past = timezone.now() - dt.timedelta(minutes=1)
@@ -115,7 +133,7 @@ def test_sigkill_mid_batch_sends_every_touch_exactly_once(worker, fake_twilio, s
     for _ in range(4):
         beat()
     assert kills >= 1, "the worker finished before it could be killed: make the batch bigger"
-    assert done, worker.log()
+    assert done, (_unsent(touches), worker.log())
     sms_counts = fake_twilio.count_by_body()
     email_counts = smtp_server.count_by_message_id()
     assert all(n == 1 for n in sms_counts.values()), {b: n for b, n in sms_counts.items() if n > 1}

@@ -1,0 +1,165 @@
+"""An automated touch's commit point: the moment it becomes `sent` (messaging/dispatch.py, step 2).
+
+`TouchCommitPoint()` marks the touch `sent` if its claim is still the caller's. Two-phase SMTP
+(messaging/providers/smtp.py) calls `and_then(write_final_dot)` instead: the final "." must
+follow the commit at once, or a worker killed between the two (the database says `sent`, the
+server never got the ".") loses the email. Most of that gap was the wait for the database's
+answer to the commit: a round trip, and on a busy machine the wait to be scheduled again.
+
+On PostgreSQL `and_then` closes it. On a connection of its own (psycopg2's asynchronous mode,
+one per process), in a transaction, the touch is updated under its row lock and the claim
+checked, answer awaited; then COMMIT is sent without waiting, the "." written right after it,
+and only then is COMMIT's answer read. What a process wrote to a socket is delivered by the
+kernel even if the process is killed the next instant, so a kill leaves both writes or neither,
+except in the microseconds between them. Had COMMIT failed after the "." went out (the database
+went away then), the touch stays `sending`, started, and the reconciler sends it again: the one
+way left for an email to go twice, on a database failure rather than a worker's.
+
+Elsewhere (SQLite; inside a transaction, as in most tests, where another connection would not
+see the claim) the touch is committed by the ORM first and `write` runs after it.
+"""
+
+import contextlib
+import datetime as dt
+import os
+import select
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import OperationalError, connection
+from django.utils import timezone
+
+from cadences.models import Touch, TouchStatus
+
+_pipe: dict = {"pid": None, "conn": None}
+
+
+class TouchCommitPoint:
+    """The commit point of touch `touch_id` claimed with `token` (messaging.providers.base.CommitPoint)."""
+
+    def __init__(self, touch_id: int, token: uuid.UUID):
+        self.touch_id = touch_id
+        self.token = token
+
+    def __call__(self) -> bool:
+        return bool(
+            Touch.objects.filter(pk=self.touch_id, claim_token=self.token, status=TouchStatus.SENDING).update(
+                status=TouchStatus.SENT, sent_at=timezone.now()
+            )
+        )
+
+    def and_then(self, write: Callable[[], None]) -> bool:
+        """Commit, then `write` with no wait in between; False (and no write): the claim was lost."""
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            if not self():
+                return False
+            write()
+            return True
+        return _pipelined(self.touch_id, self.token, timezone.now(), write)
+
+
+def _pipelined(touch_id: int, token: uuid.UUID, now: dt.datetime, write: Callable[[], None]) -> bool:
+    conn, cursor = _begin()
+    try:
+        _run(conn, cursor, _update_sql(), [TouchStatus.SENT, now, touch_id, str(token), TouchStatus.SENDING])
+        if cursor.rowcount != 1:
+            _run(conn, cursor, "ROLLBACK")
+            return False
+        cursor.execute("COMMIT")  # sent; its answer is read after the write
+    except BaseException as exc:
+        _discard()
+        raise _as_django_error(exc) from exc
+    try:
+        write()
+    finally:
+        try:
+            _wait(conn)
+        except BaseException as exc:
+            _discard()
+            raise _as_django_error(exc) from exc
+    return True
+
+
+def _as_django_error(exc: BaseException) -> BaseException:
+    """psycopg2's errors as Django's, like those of the ORM's connection (the dispatcher knows those)."""
+    return OperationalError(str(exc)) if _is_database_error(exc) else exc
+
+
+def _begin():
+    """BEGIN on this process's connection; once more on a new one if it had gone stale (the
+    database restarted since): nothing was sent yet."""
+    for attempt in (1, 2):
+        conn = _connection()
+        cursor = conn.cursor()
+        try:
+            _run(conn, cursor, "BEGIN")
+            return conn, cursor
+        except BaseException as exc:
+            _discard()
+            if attempt == 2 or not _is_database_error(exc):
+                raise _as_django_error(exc) from exc
+    raise AssertionError("unreachable")
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    from psycopg2 import Error
+
+    return isinstance(exc, Error)
+
+
+def connection_close() -> None:
+    """Close this process's commit point connection (tests, before their database goes)."""
+    _discard()
+
+
+def _update_sql() -> str:
+    quote = connection.ops.quote_name
+    column = {name: quote(Touch._meta.get_field(name).column) for name in ("status", "sent_at", "id", "claim_token")}
+    return (
+        f"UPDATE {quote(Touch._meta.db_table)} SET {column['status']} = %s, {column['sent_at']} = %s "  # noqa: S608
+        f"WHERE {column['id']} = %s AND {column['claim_token']} = %s::uuid AND {column['status']} = %s"
+    )
+
+
+def _connection():
+    """This process's asynchronous connection (a forked pool process opens its own)."""
+    import psycopg2  # only on PostgreSQL
+
+    if _pipe["pid"] != os.getpid() or _pipe["conn"] is None or _pipe["conn"].closed:
+        params = {k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"}
+        conn = psycopg2.connect(**params, async_=True)
+        _wait(conn)
+        _pipe.update(pid=os.getpid(), conn=conn)
+    return _pipe["conn"]
+
+
+def _discard() -> None:
+    conn, _pipe["conn"] = _pipe["conn"], None
+    if conn is not None and _pipe["pid"] == os.getpid():
+        with contextlib.suppress(Exception):  # already broken: nothing more to do
+            conn.close()
+
+
+def _run(conn, cursor, sql: str, params=None) -> None:
+    cursor.execute(sql, params)
+    _wait(conn)
+
+
+def _wait(conn) -> None:
+    """Until the connection's pending work is done (psycopg2's asynchronous protocol)."""
+    from psycopg2 import extensions
+
+    deadline = time.monotonic() + settings.DISPATCH_SEND_TIMEOUT_SECONDS
+    while True:
+        state = conn.poll()
+        if state == extensions.POLL_OK:
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise OperationalError("the database did not answer the commit point in time")
+        if state == extensions.POLL_READ:
+            select.select([conn.fileno()], [], [], remaining)
+        elif state == extensions.POLL_WRITE:
+            select.select([], [conn.fileno()], [], remaining)

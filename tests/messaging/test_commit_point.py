@@ -1,0 +1,126 @@
+"""The commit point of an automated touch (messaging/commit_point.py): the SMTP server's final "."
+goes out right behind the database's COMMIT, before its answer is awaited, so a worker killed
+while it waits leaves the email both delivered and recorded, never recorded and lost."""
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from cadences.models import Touch, TouchStatus
+from messaging import commit_point
+from messaging.commit_point import TouchCommitPoint
+from testkit.processes import wait_until
+from tests.factories import TouchFactory
+from tests.worker import database_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def claimed_touch(**kwargs) -> tuple[Touch, uuid.UUID]:
+    token = uuid.uuid4()
+    touch = TouchFactory(
+        channel="email", automated=True, status=TouchStatus.SENDING, claim_token=token, claimed_at=timezone.now()
+    )
+    return touch, token
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_final_write_goes_out_before_the_commit_is_awaited(postgres):
+    touch, token = claimed_touch()
+    seen = {}
+
+    def write():
+        # COMMIT is on the wire, its answer not read yet: nothing waits between the two.
+        seen["commit_pending"] = commit_point._pipe["conn"].isexecuting()
+
+    assert TouchCommitPoint(touch.pk, token).and_then(write)
+    assert seen == {"commit_pending": True}
+    touch.refresh_from_db()
+    assert touch.status == TouchStatus.SENT and touch.sent_at is not None
+
+
+@pytest.mark.parametrize("transactional", [True, False], ids=["own connection", "inside a transaction"])
+def test_a_lost_claim_commits_and_writes_nothing(request, transactional):
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    touch, _ = claimed_touch()
+    writes = []
+
+    assert not TouchCommitPoint(touch.pk, uuid.uuid4()).and_then(lambda: writes.append(1))
+    assert writes == []
+    touch.refresh_from_db()
+    assert touch.status == TouchStatus.SENDING and touch.sent_at is None
+
+
+def test_inside_a_transaction_the_orm_commits_first_then_writes(db):
+    touch, token = claimed_touch()
+    status_at_write = []
+
+    def write():
+        status_at_write.append(Touch.objects.get(pk=touch.pk).status)
+
+    assert TouchCommitPoint(touch.pk, token).and_then(write)
+    assert status_at_write == [TouchStatus.SENT]
+
+
+# The worker's part, in a process of its own: it sends one email through the two-phase SMTP backend
+# with the touch's commit point and is SIGKILLed while it waits for the database's answer to COMMIT
+# (the moment that used to lose the email: the database had said "sent", the "." was not written).
+KILLED_WHILE_COMMITTING = """
+import os, signal, uuid, django
+django.setup()
+from messaging import commit_point, transports
+from messaging.commit_point import TouchCommitPoint
+
+wait = commit_point._wait
+def wait_then_die_on_commit(conn):
+    if conn.isexecuting() and state["dot"]:
+        os.kill(os.getpid(), signal.SIGKILL)
+    wait(conn)
+commit_point._wait = wait_then_die_on_commit
+
+state = {"dot": False}
+point = TouchCommitPoint(int(os.environ["TOUCH"]), uuid.UUID(os.environ["TOKEN"]))
+and_then = point.and_then
+def and_then_marking(write):
+    def marked():
+        write()
+        state["dot"] = True
+    return and_then(marked)
+point.and_then = and_then_marking
+
+message = transports.OutgoingMessage(channel="email", to="pat@example.org", subject="Hi", body="Hello",
+                                     message_id="<touch-%s@leadfollow.example>" % os.environ["TOUCH"])
+transports.send(message, commit_point=point)
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_while_the_commit_is_answered_leaves_the_email_delivered_and_sent(
+    postgres, smtp_server, tmp_path
+):
+    touch, token = claimed_touch()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "leadfollow.settings",
+        "DATABASE_URL": database_url(),
+        "LEADFOLLOW_VAR_DIR": str(tmp_path),
+        "EMAIL_BACKEND": "messaging.providers.smtp.TwoPhaseSMTPBackend",
+        "EMAIL_HOST": smtp_server.host,
+        "EMAIL_PORT": str(smtp_server.port),
+        "TOUCH": str(touch.pk),
+        "TOKEN": str(token),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_COMMITTING], env=env, cwd=ROOT, timeout=60, capture_output=True
+    )
+
+    assert done.returncode == -9, done.stderr.decode()
+    assert wait_until(lambda: len(smtp_server.messages()) == 1, timeout=10)
+    assert smtp_server.messages()[0]["Message-ID"] == f"<touch-{touch.pk}@leadfollow.example>"
+    touch.refresh_from_db()
+    assert touch.status == TouchStatus.SENT
