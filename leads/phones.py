@@ -1,5 +1,7 @@
 """Phone numbers: normalisation to E.164 and the timezone a number belongs to (phonenumbers)."""
 
+import functools
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,13 +33,17 @@ def phone_normalize(raw: str, *, region: str | None = None) -> str:
 def phone_display(e164: str) -> str:
     """How people read a number: national format in the organisation's region ("(415) 249-8831"),
     international elsewhere ("+44 20 7946 0958"). Links use the E.164 form (`tel:+14152498831`)."""
-    if not e164:
-        return ""
+    return _display(e164, settings.PHONE_DEFAULT_REGION) if e164 else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _display(e164: str, home_region: str) -> str:
+    # Parsing is the costly part of a list page's numbers, and a number reads the same every time.
     try:
         number = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
         return e164
-    home = phonenumbers.region_code_for_number(number) == settings.PHONE_DEFAULT_REGION
+    home = phonenumbers.region_code_for_number(number) == home_region
     fmt = phonenumbers.PhoneNumberFormat.NATIONAL if home else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     return phonenumbers.format_number(number, fmt)
 

@@ -23,12 +23,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cadences.models import Touch, TouchStatus
 from leads.models import Appointment
-from leads.selectors import users_assignable_by
 from messaging.appointment_messages import zone_named
 from reactions.appointments import appointment_book, appointment_held, appointment_no_show, appointment_reschedule
 from today import selectors
 from today.appointment_forms import AppointmentForm
 from today.appointment_selectors import appointment_get_for, appointment_touch_open
+from today.row_links import row_links_attach
 
 # Where a service's error keys show in the dialog.
 FIELD_FOR_ERROR = {"starts_at": "time", "duration": "duration", "location": "location", "note": "note"}
@@ -106,7 +106,6 @@ def _rows_response(request, *, old: Touch | None, rep, done: str, lead_ended: in
     if row is None and old is not None:
         nxt = selectors.lead_next_touch(lead_id=old.lead_id)
         notice = f"{done} — next: {selectors.next_label(nxt, rep=rep)}" if nxt else done
-    may_reassign = request.user.is_manager or request.user.is_admin_role
     html = render_to_string(
         "today/_swap.html",
         {
@@ -115,10 +114,6 @@ def _rows_response(request, *, old: Touch | None, rep, done: str, lead_ended: in
             "notice": notice,
             "notice_fades": True,
             "counters": selectors.task_counters(rep=rep or request.user),
-            "may_reassign": may_reassign,
-            "assignees": list(users_assignable_by(request.user).order_by("first_name", "username"))
-            if may_reassign
-            else [],
         },
         request=request,
     )
@@ -264,6 +259,7 @@ def _action(request, pk, service, done: str):
     except ValidationError as exc:
         problem = " ".join(exc.messages)
         if request.htmx and row is not None:
+            row_links_attach([row])
             response = render(
                 request, "today/_appointment_actions.html", {"touch": row, "appointment_problem": problem}
             )

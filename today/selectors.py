@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -45,6 +46,7 @@ from cadences.rendering import render_text
 from leads.models import Contact, Lead
 from leads.selectors import leads_visible_to
 from today import timing
+from today.row_links import row_links_attach
 
 # A page of next actions: a rep works from the top; "Show more" brings the next page.
 DEFAULT_LIMIT = 25
@@ -72,6 +74,21 @@ def outcomes_for_channel(channel: str) -> list[Outcome]:
     if channel in (Channel.EMAIL, Channel.SMS, Channel.LINKEDIN, Channel.TWITTER):
         return MESSAGE_OUTCOMES
     return list(Outcome)
+
+
+def outcome_buttons(channel: str) -> list[dict]:
+    """A row's one-click outcomes as its template draws them (labels made once per list, not per row).
+    "Appointment set" opens the booking dialog instead of logging at once."""
+    danger = (Outcome.NOT_INTERESTED, Outcome.WRONG_NUMBER)
+    return [
+        {
+            "value": outcome.value,
+            "label": str(outcome.label),
+            "dialog": outcome == Outcome.APPOINTMENT,
+            "style": "btn-outline-danger" if outcome in danger else "btn-outline-primary",
+        }
+        for outcome in outcomes_for_channel(channel)
+    ]
 
 
 def day_bounds(user: User, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
@@ -150,15 +167,46 @@ def rows_for(*, rep: User, end: dt.datetime, lead_id: int | None = None, limit: 
 
 def tasks_for_today(*, rep: User, now: dt.datetime | None = None, limit: int = DEFAULT_LIMIT) -> TodayList:
     """`rep`'s leads with a task due by the end of their day, one row each: instant new-lead tasks
-    first, then overdue oldest first, then the rest of today by time. Two queries in all."""
+    first, then overdue oldest first, then the rest of today by time; with the page's counters.
+    Four queries in all: the ranking and the counters in one pass, the rows, the step labels and
+    "done today"."""
     now = now or timezone.now()
-    _, end = day_bounds(rep, now)
     limit = max(1, min(limit, MAX_LIMIT))
-    touches = list(rows_for(rep=rep, end=end, limit=limit + 1))
-    has_more = len(touches) > limit
+    ids, counters = _ranked_page(rep=rep, now=now, limit=limit + 1)
+    touches = list(annotate_rows(Touch.objects.filter(pk__in=ids)).order_by(*ROW_ORDER)) if ids else []
+    has_more = counters["remaining"] > limit
     touches = touches[:limit]
     decorate_rows(touches, now=now)
-    return TodayList(rep=rep, rows=touches, has_more=has_more, limit=limit)
+    return TodayList(rep=rep, rows=touches, has_more=has_more, limit=limit, counters=counters)
+
+
+def _ranked_page(*, rep: User, now: dt.datetime, limit: int) -> tuple[list[int], dict]:
+    """The ids of the first `limit` rows (ranked_tasks, in ROW_ORDER) and the counters
+    (task_counters), from one pass over the rep's tasks: the ranking is the page's costliest
+    step and the counters count the same rows. The ORM cannot aggregate over a window's filtered
+    result, so the counting is a window over the ranked query's own SQL, without a partition:
+    computed over every ranked row before the LIMIT."""
+    start, end = day_bounds(rep, now)
+    late = Case(When(late_at__lte=now, then=Value(1)), default=Value(0), output_field=IntegerField())
+    ranked = (
+        ranked_tasks(rep=rep, end=end, with_timing=True, with_calls=True)
+        .annotate(is_late=late)
+        .order_by()
+        .values("pk", "is_instant", "due_at", "is_late", "lead_has_call")
+    )
+    inner, params = ranked.query.sql_with_params()
+    # The ORM's own SQL, its params kept apart.
+    columns = 'SELECT "pk", COUNT(*) OVER (), SUM("is_late") OVER (), SUM("lead_has_call") OVER ()'
+    sql = f'{columns} FROM ({inner}) "ranked" ORDER BY "is_instant" DESC, "due_at", "pk" LIMIT %s'  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, limit))
+        rows = cursor.fetchall()
+    remaining, overdue, calls = rows[0][1:] if rows else (0, 0, 0)
+    done = Touch.objects.filter(status=TouchStatus.DONE, completed_by=rep, completed_at__gte=start).aggregate(
+        done=Count("lead_id", distinct=True)
+    )["done"]
+    counters = {"done": done, "remaining": remaining, "overdue": int(overdue), "calls": int(calls)}
+    return [row[0] for row in rows], counters
 
 
 def _instant() -> Case:
@@ -204,8 +252,8 @@ def _plus(moment, delta: dt.timedelta):
 
 
 def decorate_rows(touches: list[Touch], *, now: dt.datetime) -> None:
-    """Attach step labels ("Day 5 of 28 — email + LinkedIn") with one query for all rows, and the
-    wording of each row's time and next touch in its rep's timezone."""
+    """Attach step labels ("Day 5 of 28 — email + LinkedIn") with one query for all rows, the
+    wording of each row's time and next touch in its rep's timezone, and its links (today.row_links)."""
     cadence_ids = {t.step.cadence_id for t in touches if t.step_id}
     max_day: dict[int, int] = {}
     day_channels: dict[tuple[int, int], list[str]] = defaultdict(list)
@@ -223,6 +271,8 @@ def decorate_rows(touches: list[Touch], *, now: dt.datetime) -> None:
                 day_channels[(cadence_id, day)].append(label)
     outcome_labels = dict(Outcome.choices)
     channel_labels = dict(Channel.choices)
+    row_links_attach(touches)
+    buttons: dict[str, list[dict]] = {}
     for touch in touches:
         rep = touch.assigned_to
         tz = timing.zone_for(rep)
@@ -244,7 +294,7 @@ def decorate_rows(touches: list[Touch], *, now: dt.datetime) -> None:
                 else timing.when_label(touch.next_due_at, tz=tz, now=now)
             )
             touch.next_label = f"{what} {when}"
-        touch.outcome_choices = outcomes_for_channel(touch.channel)
+        touch.outcome_buttons = buttons.setdefault(touch.channel, outcome_buttons(touch.channel))
         touch.min_attempts = settings.MIN_ATTEMPTS_BEFORE_CLOSE
         touch.rep_tz = str(tz)
         step = touch.step if touch.step_id else None
@@ -267,18 +317,8 @@ def step_label(touch: Touch, max_day: dict, day_channels: dict) -> str:
 def task_counters(*, rep: User, now: dt.datetime | None = None) -> dict:
     """What the page shows, counted in leads: leads done with today, leads still to work today
     (its rows), those whose row is late, and those with a call to make (call mode's count,
-    the leads today.call_mode walks). Two queries."""
-    now = now or timezone.now()
-    start, end = day_bounds(rep, now)
-    counts = ranked_tasks(rep=rep, end=end, with_timing=True, with_calls=True).aggregate(
-        remaining=Count("pk"),
-        overdue=Count("pk", filter=Q(late_at__lte=now)),
-        calls=Count("pk", filter=Q(lead_has_call=1)),
-    )
-    done = Touch.objects.filter(status=TouchStatus.DONE, completed_by=rep, completed_at__gte=start).aggregate(
-        done=Count("lead_id", distinct=True)
-    )["done"]
-    return {"done": done, "remaining": counts["remaining"], "overdue": counts["overdue"], "calls": counts["calls"]}
+    the leads today.call_mode walks). Two queries (_ranked_page)."""
+    return _ranked_page(rep=rep, now=now or timezone.now(), limit=1)[1]
 
 
 def touches_workable_by(user: User) -> QuerySet[Touch]:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("team/<int:user_id>/", views.team_rep, name="team_rep"),
     path("team/reassign/", views.team_reassign, name="team_reassign"),
     path("touches/<int:pk>/outcome/", views.touch_outcome, name="outcome"),
+    path("touches/<int:pk>/more/", views.row_more, name="row_more"),
     path("touches/<int:pk>/snooze/", views.touch_snooze_view, name="snooze"),
     path("touches/<int:pk>/reassign/", views.touch_reassign_view, name="reassign"),
     path("leads/<int:lead_id>/decision/", views.lead_decision, name="decision"),

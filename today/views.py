@@ -36,6 +36,7 @@ from reactions.outcomes import touch_complete
 from reports.selectors.vocabulary import definitions
 from today import selectors, services, team_selectors, timing
 from today.forms import DecisionForm, OutcomeForm, ReassignForm, ReferralCallForm, SnoozeForm, TeamReassignForm
+from today.row_links import row_links_attach
 
 # Outcomes after which the lead's cadence is over: its rows leave Today at once.
 ENDING_OUTCOMES = (Outcome.REPLIED, Outcome.APPOINTMENT)
@@ -69,10 +70,8 @@ def _page(request, rep, *, viewing_other: bool):
     context = {
         "rep": rep,
         "today": today,
-        "counters": selectors.task_counters(rep=rep, now=now),
+        "counters": today.counters,
         "viewing_other": viewing_other,
-        "may_reassign": _may_reassign(request.user),
-        "assignees": _assignees(request.user),
         "referrals": referrals,
         "next_limit": today.limit + selectors.DEFAULT_LIMIT,
     }
@@ -189,8 +188,6 @@ def _swap(request, *, old, rep, touch=None, notice: str = "", decision: dict | N
             "notice_fades": True,
             "decision": decision,
             "counters": selectors.task_counters(rep=rep),
-            "may_reassign": _may_reassign(request.user),
-            "assignees": _assignees(request.user),
         },
         request=request,
     )
@@ -223,8 +220,6 @@ def _row_problem(request, *, touch, message: str, status: int, decision: dict | 
         return _back(request)
     context = {
         "old": touch,
-        "may_reassign": _may_reassign(request.user),
-        "assignees": _assignees(request.user),
         "row_error": message,
     }
     if decision is not None:
@@ -356,6 +351,17 @@ def _snooze_until(form: SnoozeForm, user) -> dt.datetime:
         _, end = selectors.day_bounds(user, now)
         return end.replace(hour=user.work_start_hour or 9)
     return form.cleaned_data["at"]
+
+
+@require_GET
+@login_required
+def row_more(request, pk):
+    """A row's "More", fetched when it first opens: note, snooze and reschedule, reassign (managers
+    and admins), writing to the lead. Only for a task one may work (404 otherwise)."""
+    touch = selectors.touch_get_for(request.user, pk)
+    row_links_attach([touch])
+    context = {"touch": touch, "may_reassign": _may_reassign(request.user), "assignees": _assignees(request.user)}
+    return render(request, "today/_row_more.html", context)
 
 
 @require_POST

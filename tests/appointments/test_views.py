@@ -132,7 +132,11 @@ def test_a_no_show_before_the_start_says_why_inside_the_row(client_for, rep, lea
     meeting = Touch.objects.get(appointment=appointment, purpose=TouchPurpose.APPOINTMENT)
     response = client_for(rep).post(reverse("today:appointment_no_show", args=[appointment.pk]), **HTMX)
     assert response.status_code == 200 and response["HX-Retarget"] == f"#appointment-actions-{meeting.pk}"
-    assert "mark it a no-show once it has started" in response.content.decode()
+    html = response.content.decode()
+    assert "mark it a no-show once it has started" in html
+    # The actions again, still working (today.row_links).
+    assert f'action="{reverse("today:appointment_no_show", args=[appointment.pk])}"' in html
+    assert f'hx-get="{reverse("today:appointment_reschedule", args=[appointment.pk])}"' in html
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.SCHEDULED
 

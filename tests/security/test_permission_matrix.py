@@ -237,6 +237,7 @@ EXPECTATIONS: dict[str, Case] = {
         NORTH_MANAGERS, "post", data=lambda w: {"touches": [w.touch.pk], "to": w.users["teammate"].pk}
     ),
     "today:outcome": Case(ALICE_LEAD, "post", touch),
+    "today:row_more": Case(ALICE_LEAD, kwargs=touch),
     "today:snooze": Case(ALICE_LEAD, "post", touch),
     "today:reassign": Case(NORTH_MANAGERS, "post", touch),
     # After "Not interested": close / nurture / keep going on alice's lead (scoped like her tasks)

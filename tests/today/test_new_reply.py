@@ -67,7 +67,9 @@ def test_today_row_offers_writing_the_step_and_polls_for_replies(client_for, rep
     page = client_for(rep).get("/today/").content.decode()
     compose = reverse("leads:compose", kwargs={"pk": task.lead_id, "channel": "email"})
     assert f'href="{compose}?task={task.pk}&amp;back=today"' in page
-    assert reverse("leads:compose", kwargs={"pk": task.lead_id, "channel": "sms"}) in page
+    # Writing on the other channel is behind the row's "More".
+    more = client_for(rep).get(reverse("today:row_more", args=[task.pk])).content.decode()
+    assert reverse("leads:compose", kwargs={"pk": task.lead_id, "channel": "sms"}) in more
     assert 'id="reply-poll"' in page and f'class="reply-lead" name="lead" value="{task.lead_id}"' in page
     assert task.channel == Channel.EMAIL
 

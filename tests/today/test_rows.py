@@ -6,6 +6,7 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from cadences.models import Channel, Outcome, TouchPurpose, TouchStatus
@@ -164,7 +165,12 @@ def test_instant_call_is_due_now_until_its_target_then_late(client_for, rep, mak
     task = make_task(rep, step="instant", lead=lead, due=-dt.timedelta(minutes=3))
     client = client_for(rep)
     body = client.get("/today/").content.decode()
-    assert "due now — waiting 3 min" in body and "border-warning" in _row_html(body, task)
+    row = _row_html(body, task)
+    assert "due now — waiting 3 min" in body and "border-warning" in row
+    # The page's script counts from these moments (ISO 8601): the wait's start and when it turns late.
+    arrived = NOON - dt.timedelta(minutes=3)
+    assert f'data-waiting-since="{arrived.isoformat()}"' in row
+    assert f'data-late-at="{(arrived + dt.timedelta(minutes=5)).isoformat()}"' in row
     assert client.get("/today/").context["counters"]["overdue"] == 0
     time_machine.move_to(NOON + dt.timedelta(minutes=9), tick=False)
     response = client.get("/today/")
@@ -199,14 +205,23 @@ def test_compact_card(client_for, rep, make_task):
     row = _row_html(client_for(rep).get("/today/").content.decode(), task)
     assert "(415) 249-8831" in row and 'href="tel:+14152498831"' in row and "+14152498831</a>" not in row
     assert "Replacing our spreadsheets" in row and "via Website" in row and "Acme" in row
-    # The script is collapsed; note, snooze and reschedule live behind one "More".
+    # The script is collapsed; note, snooze and reschedule live behind one "More", fetched when it opens.
     assert '<details class="small today-script' in row
-    more = row[row.index('<details class="today-more') :]
+    more_url = reverse("today:row_more", args=[task.pk])
+    assert f'<details class="today-more mt-1" hx-get="{more_url}" hx-trigger="toggle once"' in row
+    more = client_for(rep).get(more_url).content.decode()
     for control in ('name="note"', 'data-snooze="1h"', 'data-snooze="tomorrow"', 'type="datetime-local"'):
         assert control in more
-        assert control not in row[: row.index('<details class="today-more')]
-    # The note goes with the outcome form it belongs to.
-    assert f'form="outcome-{task.pk}"' in more
+        assert control not in row
+    # The note goes with the outcome form it belongs to; the rep cannot reassign.
+    assert f'form="outcome-{task.pk}"' in more and 'name="to"' not in more
+
+
+def test_more_offers_a_manager_the_reassign_form(client_for, rep, manager, teammate, make_task):
+    task = make_task(rep)
+    more = client_for(manager).get(reverse("today:row_more", args=[task.pk])).content.decode()
+    assert f'action="{reverse("today:reassign", args=[task.pk])}"' in more
+    assert f'<option value="{teammate.pk}"' in more and f'<option value="{rep.pk}" selected' in more
 
 
 def test_wrong_number_is_shown_struck_through_without_a_link(client_for, rep, make_task):
