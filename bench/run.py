@@ -613,6 +613,11 @@ class Bench:
             round(rate, 1), round(base_rate, 1), round(ratio, 2), ">= 1.0x no-op tasks/s",
             "PASS" if ratio >= 1.0 and done >= total else "MISS", "/s",
         )  # fmt: skip
+        # "sent" is the commit point; the worker records the send (timeline, message) right after.
+        # The profile below seeds with ids after the largest: wait until the last recording is in.
+        recorded_by = time.monotonic() + 30
+        while mine.filter(status="sent", lease_expires_at__isnull=False).exists() and time.monotonic() < recorded_by:
+            time.sleep(0.25)
         self.profile_dispatch(total_leads)
 
     def profile_dispatch(self, total_leads):
