@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import os
 import select
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -33,7 +34,11 @@ from django.utils import timezone
 
 from cadences.models import Touch, TouchStatus
 
-_pipe: dict = {"pid": None, "conn": None}
+# One connection per thread (a threaded web server may send from several), of this process only
+# (a forked pool process opens its own); all of them listed for connection_close().
+_local = threading.local()
+_opened: list[tuple[int, object]] = []
+_opened_lock = threading.Lock()
 
 
 class TouchCommitPoint:
@@ -110,8 +115,14 @@ def _is_database_error(exc: BaseException) -> bool:
 
 
 def connection_close() -> None:
-    """Close this process's commit point connection (tests, before their database goes)."""
-    _discard()
+    """Close this process's commit point connections, every thread's (tests, before their database goes)."""
+    with _opened_lock:
+        mine = [conn for pid, conn in _opened if pid == os.getpid()]
+        _opened[:] = [(pid, conn) for pid, conn in _opened if pid != os.getpid()]
+    for conn in mine:
+        with contextlib.suppress(Exception):
+            conn.close()
+    _local.conn = None
 
 
 def _update_sql() -> str:
@@ -124,20 +135,23 @@ def _update_sql() -> str:
 
 
 def _connection():
-    """This process's asynchronous connection (a forked pool process opens its own)."""
+    """This thread's asynchronous connection, opened on first use."""
     import psycopg2  # only on PostgreSQL
 
-    if _pipe["pid"] != os.getpid() or _pipe["conn"] is None or _pipe["conn"].closed:
+    conn = getattr(_local, "conn", None)
+    if getattr(_local, "pid", None) != os.getpid() or conn is None or conn.closed:
         params = {k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"}
         conn = psycopg2.connect(**params, async_=True)
         _wait(conn)
-        _pipe.update(pid=os.getpid(), conn=conn)
-    return _pipe["conn"]
+        _local.conn, _local.pid = conn, os.getpid()
+        with _opened_lock:
+            _opened.append((os.getpid(), conn))
+    return conn
 
 
 def _discard() -> None:
-    conn, _pipe["conn"] = _pipe["conn"], None
-    if conn is not None and _pipe["pid"] == os.getpid():
+    conn, _local.conn = getattr(_local, "conn", None), None
+    if conn is not None and getattr(_local, "pid", None) == os.getpid():
         with contextlib.suppress(Exception):  # already broken: nothing more to do
             conn.close()
 

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from cadences.models import Touch, TouchStatus
@@ -36,12 +37,39 @@ def test_the_final_write_goes_out_before_the_commit_is_awaited(postgres):
 
     def write():
         # COMMIT is on the wire, its answer not read yet: nothing waits between the two.
-        seen["commit_pending"] = commit_point._pipe["conn"].isexecuting()
+        seen["commit_pending"] = commit_point._local.conn.isexecuting()
 
     assert TouchCommitPoint(touch.pk, token).and_then(write)
     assert seen == {"commit_pending": True}
     touch.refresh_from_db()
     assert touch.status == TouchStatus.SENT and touch.sent_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_thread_commits_on_a_connection_of_its_own(postgres):
+    """A threaded web server may send from two threads at once: one asynchronous connection each."""
+    import threading
+
+    touches = [claimed_touch() for _ in range(2)]
+    used = {}
+
+    def send(touch, token):
+        try:
+            TouchCommitPoint(touch.pk, token).and_then(lambda: used.setdefault(touch.pk, commit_point._local.conn))
+        finally:
+            connection.close()  # this thread's ORM connection
+
+    threads = [threading.Thread(target=send, args=pair) for pair in touches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(conn) for conn in used.values()}) == 2
+    for touch, _ in touches:
+        touch.refresh_from_db()
+        assert touch.status == TouchStatus.SENT
+    commit_point.connection_close()
+    assert all(conn.closed for conn in used.values())
 
 
 @pytest.mark.parametrize("transactional", [True, False], ids=["own connection", "inside a transaction"])
