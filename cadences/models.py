@@ -231,6 +231,9 @@ class Touch(models.Model):
     # The Message-ID this email answers (threading), set when a rep answers the lead's message.
     in_reply_to = models.CharField(max_length=500, blank=True)
     urgent = models.BooleanField(default=False)
+    # Set by a snooze: the rep chose this task's time, so it is no longer an instant call or an
+    # urgent task at the top of Today, but an ordinary task due then (today.selectors.instant_q).
+    snoozed = models.BooleanField(default=False)
     purpose = models.CharField(max_length=30, choices=TouchPurpose.choices, blank=True, default=TouchPurpose.STEP)
     appointment = models.ForeignKey(
         "leads.Appointment", null=True, blank=True, on_delete=models.CASCADE, related_name="touches"
@@ -280,7 +283,7 @@ class Touch(models.Model):
             models.Index(
                 fields=["assigned_to", "due_at"],
                 condition=Q(status="scheduled", automated=False),
-                include=["id", "lead", "step", "urgent", "channel", "purpose"],
+                include=["id", "lead", "step", "urgent", "snoozed", "channel", "purpose"],
                 name="touch_open_tasks_covering",
             ),
             # The reports (reports/selectors/vocabulary.py): does this lead have a next action, and the

@@ -452,10 +452,10 @@ def touch_snooze(*, touch: Touch, until: dt.datetime, by) -> Touch:
     due = allowed_moment(until, channel=touch.channel, automated=touch.automated, rules=rules)
     with transaction.atomic():
         before = Touch.objects.open_tasks().filter(pk=touch.pk).values_list("due_at", flat=True).first()
-        updated = Touch.objects.open_tasks().filter(pk=touch.pk).update(due_at=due)
+        updated = Touch.objects.open_tasks().filter(pk=touch.pk).update(due_at=due, snoozed=True)
         if not updated:
             raise ValidationError("Only a scheduled task can be snoozed.")
-        touch.due_at = due
+        touch.due_at, touch.snoozed = due, True
         enrollment_shift_waiting(touch=touch, delta=due - before)
     return touch
 

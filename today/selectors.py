@@ -107,12 +107,14 @@ def open_tasks_q() -> Q:
 
 
 def day0_instant_q(prefix: str = "") -> Q:
-    return Q(**{f"{prefix}step__day": 0, f"{prefix}step__send_hour__isnull": True})
+    """A new lead's call-at-once task (Day 0, no send hour) that no one snoozed."""
+    return Q(**{f"{prefix}step__day": 0, f"{prefix}step__send_hour__isnull": True, f"{prefix}snoozed": False})
 
 
 def instant_q(prefix: str = "") -> Q:
-    """A new lead's call-at-once task (Day 0, no send hour) or an urgent ad-hoc task."""
-    return Q(**{f"{prefix}urgent": True}) | day0_instant_q(prefix)
+    """A new lead's call-at-once task or an urgent ad-hoc task; once snoozed, neither (an ordinary
+    task due when the rep chose)."""
+    return (Q(**{f"{prefix}urgent": True}) & Q(**{f"{prefix}snoozed": False})) | day0_instant_q(prefix)
 
 
 @dataclass

@@ -252,3 +252,28 @@ def test_quick_add_form_posts_to_intake(client_for, rep):
     assert 'hx-get="/leads/new/"' in body and 'name="how_heard"' not in body
     fragment = client.get("/leads/new/", headers={"HX-Request": "true"}).content.decode()
     assert 'action="/leads/new/"' in fragment and 'name="how_heard"' in fragment and "<html" not in fragment
+
+
+def test_a_snoozed_new_lead_call_becomes_an_ordinary_task_at_the_chosen_time(client_for, rep, make_task, time_machine):
+    """A new lead's call is 'due now — waiting' at the top until the rep snoozes it: then it is the
+    rep's choice, due at the new time like any task, and late only past that time's grace."""
+    time_machine.move_to(dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC), tick=False)
+    rep.timezone = "UTC"
+    rep.save(update_fields=["timezone"])
+    lead = factories.LeadFactory(owner=rep, timezone="UTC", created_at=timezone.now() - dt.timedelta(minutes=3))
+    call = make_task(rep, step="instant", lead=lead, due=-dt.timedelta(minutes=3))
+    overdue = make_task(rep, due=-dt.timedelta(hours=1))
+    client = client_for(rep)
+    body = client.get("/today/").content.decode()
+    assert body.index(f'id="touch-{call.pk}"') < body.index(f'id="touch-{overdue.pk}"')
+    assert "due now — waiting 3 min" in body
+
+    response = client.post(f"/today/touches/{call.pk}/snooze/", {"until": "1h"}, **HTMX)
+    assert response.status_code == 200
+    row = response.content.decode()
+    assert "Due 16:00" in row and "waiting" not in row and "New lead" not in row
+    body = client.get("/today/").content.decode()
+    assert body.index(f'id="touch-{overdue.pk}"') < body.index(f'id="touch-{call.pk}"')
+    assert client.get("/today/").context["counters"]["overdue"] == 1
+    time_machine.move_to(dt.datetime(2026, 3, 10, 16, 20, tzinfo=dt.UTC), tick=False)
+    assert "Overdue since 16:00" in client.get("/today/").content.decode()
