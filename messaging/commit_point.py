@@ -7,7 +7,7 @@ server never got the ".") loses the email. Most of that gap was the wait for the
 answer to the commit: a round trip, and on a busy machine the wait to be scheduled again.
 
 On PostgreSQL `and_then` closes it. On a connection of its own (psycopg2's asynchronous mode,
-one per process), in a transaction, the touch is updated under its row lock and the claim
+one per thread), in a transaction, the touch is updated under its row lock and the claim
 checked, answer awaited; then COMMIT is sent without waiting, the "." written right after it,
 and only then is COMMIT's answer read. What a process wrote to a socket is delivered by the
 kernel even if the process is killed the next instant, so a kill leaves both writes or neither,
@@ -93,7 +93,7 @@ def _as_django_error(exc: BaseException) -> BaseException:
 
 
 def _begin():
-    """BEGIN on this process's connection; once more on a new one if it had gone stale (the
+    """BEGIN on this thread's connection; once more on a new one if it had gone stale (the
     database restarted since): nothing was sent yet."""
     for attempt in (1, 2):
         conn = _connection()
