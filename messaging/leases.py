@@ -3,7 +3,8 @@
 Every claimed touch (messaging/dispatch.py, step 1) is held until `Touch.lease_expires_at`:
 
 - While its batch waits in the broker, for DISPATCH_QUEUE_LEASE_SECONDS from the claim (120 s): a
-  batch the broker lost (Redis killed without persistence) waits that long.
+  batch the broker lost (Redis killed without persistence) waits that long, and so does a claim
+  whose COMMIT's answer was lost with its database connection (committed, never enqueued).
 - Once a worker process starts the batch (`held(token)`), the process holds it: `claimed_by` is
   "<node>/<incarnation>/<pid>" and the lease DISPATCH_LEASE_SECONDS (15 s), renewed every third
   of it by a thread of that process (`_Keeper`) for as long as the batch runs. A process that dies

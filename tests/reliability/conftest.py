@@ -11,6 +11,7 @@ import time
 from collections import Counter
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -129,6 +130,28 @@ def settled(touches, fake_twilio, smtp_server) -> bool:
     return delivered(fake_twilio, smtp_server) + unconfirmed >= len(touches)
 
 
+def _stuck_report(pks: list[int]) -> str:
+    """Where undelivered touches stand (claim, start, lease) and what every database session is
+    doing: enough to tell a lost claim from a worker waiting on a lock, from CI's output alone."""
+    now = timezone.now()
+    lines = [f"--- {len(pks)} undelivered touches at {now:%H:%M:%S.%f} ---"]
+    for t in Touch.objects.filter(pk__in=pks).order_by("pk")[:40]:
+        lease = f"{(t.lease_expires_at - now).total_seconds():+.1f}s" if t.lease_expires_at else "-"
+        claimed = f"{(now - t.claimed_at).total_seconds():.1f}s ago" if t.claimed_at else "-"
+        lines.append(
+            f"{t.pk} {t.channel} {t.status} attempts={t.send_attempts} claimed {claimed} token={t.claim_token} "
+            f"by={t.claimed_by or '-'} started={t.send_started_at is not None} lease={lease} {t.failure_reason!r}"
+        )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, state, wait_event_type, wait_event, now() - xact_start, left(query, 120) "
+                "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            lines += ["--- database sessions ---", *(repr(row) for row in cursor.fetchall())]
+    return "\n".join(lines)
+
+
 def assert_each_sent_exactly_once(
     touches, fake_twilio, smtp_server, *, log: str = "", crashes: int = 0, besides: tuple[str, ...] = ()
 ) -> None:
@@ -153,7 +176,9 @@ def assert_each_sent_exactly_once(
             (unconfirmed if gap else missing).append((t.pk, t.channel, t.status, t.send_attempts, t.failure_reason))
         if t.status != TouchStatus.SENT:
             not_sent.append((t.pk, t.channel, t.status, t.failure_reason))
-    assert not missing, ("not delivered", missing, log)
+    if missing:
+        print(_stuck_report([pk for pk, *_ in missing]), "\n--- worker log ---\n", log)
+    assert not missing, ("not delivered", len(missing), missing[:20])
     assert len(unconfirmed) <= 2 * crashes, ("more emails lost in the commit-point gap than crashes", unconfirmed)
     if unconfirmed:
         print(f"\n{len(unconfirmed)} email(s) lost in the documented SMTP commit-point gap: {unconfirmed}")
