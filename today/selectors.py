@@ -46,6 +46,7 @@ from cadences.rendering import render_text
 from leads.models import Contact, Lead
 from leads.selectors import leads_visible_to
 from today import timing
+from today.precompiled import Precompiled
 from today.row_links import row_links_attach
 
 # A page of next actions: a rep works from the top; "Show more" brings the next page.
@@ -175,7 +176,7 @@ def tasks_for_today(*, rep: User, now: dt.datetime | None = None, limit: int = D
     now = now or timezone.now()
     limit = max(1, min(limit, MAX_LIMIT))
     ids, counters = _ranked_page(rep=rep, now=now, limit=limit + 1)
-    touches = list(annotate_rows(Touch.objects.filter(pk__in=ids)).order_by(*ROW_ORDER)) if ids else []
+    touches = list(_ROWS.queryset(ids=ids)) if ids else []
     has_more = counters["remaining"] > limit
     touches = touches[:limit]
     decorate_rows(touches, now=now)
@@ -189,14 +190,7 @@ def _ranked_page(*, rep: User, now: dt.datetime, limit: int) -> tuple[list[int],
     result, so the counting is a window over the ranked query's own SQL, without a partition:
     computed over every ranked row before the LIMIT."""
     start, end = day_bounds(rep, now)
-    late = Case(When(late_at__lte=now, then=Value(1)), default=Value(0), output_field=IntegerField())
-    ranked = (
-        ranked_tasks(rep=rep, end=end, with_timing=True, with_calls=True)
-        .annotate(is_late=late)
-        .order_by()
-        .values("pk", "is_instant", "due_at", "is_late", "lead_has_call")
-    )
-    inner, params = ranked.query.sql_with_params()
+    inner, params = _RANKED.sql_with_params(rep_id=rep.pk, end=end, now=now)
     # The ORM's own SQL, its params kept apart.
     columns = 'SELECT "pk", COUNT(*) OVER (), SUM("is_late") OVER (), SUM("lead_has_call") OVER ()'
     sql = f'{columns} FROM ({inner}) "ranked" ORDER BY "is_instant" DESC, "due_at", "pk" LIMIT %s'  # noqa: S608
@@ -209,6 +203,30 @@ def _ranked_page(*, rep: User, now: dt.datetime, limit: int) -> tuple[list[int],
     )["done"]
     counters = {"done": done, "remaining": remaining, "overdue": int(overdue), "calls": int(calls)}
     return [row[0] for row in rows], counters
+
+
+def _ranked_with_counts(*, rep_id: int, end: dt.datetime, now: dt.datetime) -> QuerySet:
+    """What _ranked_page counts over: every ranked row, whether it is late at `now`, whether its lead has a call."""
+    late = Case(When(late_at__lte=now, then=Value(1)), default=Value(0), output_field=IntegerField())
+    return (
+        ranked_tasks(rep=User(pk=rep_id), end=end, with_timing=True, with_calls=True)
+        .annotate(is_late=late)
+        .order_by()
+        .values("pk", "is_instant", "due_at", "is_late", "lead_has_call")
+    )
+
+
+def _rows(*, ids: list[int]) -> QuerySet[Touch]:
+    return annotate_rows(Touch.objects.filter(pk__in=ids)).order_by(*ROW_ORDER)
+
+
+def _timing_settings() -> tuple:
+    return timing.instant_target(), timing.overdue_grace()
+
+
+# Built by the ORM once per process (today.precompiled): their SQL cost as much as running them.
+_RANKED = Precompiled(_ranked_with_counts, key=_timing_settings)
+_ROWS = Precompiled(_rows, key=_timing_settings)
 
 
 def _instant() -> Case:
