@@ -41,13 +41,14 @@ class Precompiled:
             return self._build(**values).query.sql_with_params()
         return kept.sql, kept.params_for(values)
 
-    def queryset(self, **values) -> QuerySet:
-        """The query for `values` as a QuerySet to list: model instances with their select_related
-        objects and annotations, as the ORM makes them."""
+    def objects(self, **values) -> list:
+        """The query's rows for `values`: model instances with their select_related objects and
+        annotations, as the ORM makes them. A list, not a QuerySet: a chained filter would not
+        change the kept SQL."""
         kept = self._kept_for(values)
         if kept is _NOT_KEPT:
-            return self._build(**values)
-        return kept.queryset(kept.params_for(values))
+            return list(self._build(**values))
+        return list(kept.queryset(kept.params_for(values)))
 
     def _kept_for(self, values: dict):
         shape = (self._key(), *((name, _shape(value)) for name, value in sorted(values.items())))

@@ -165,7 +165,7 @@ def rows_for(*, rep: User, end: dt.datetime, lead_id: int | None = None, limit: 
     best = ranked_tasks(rep=rep, end=end, lead_id=lead_id).order_by(*ROW_ORDER).values("pk")
     if limit is not None:
         best = best[:limit]
-    return annotate_rows(Touch.objects.filter(pk__in=best)).order_by(*ROW_ORDER)
+    return _rows(ids=best)
 
 
 def tasks_for_today(*, rep: User, now: dt.datetime | None = None, limit: int = DEFAULT_LIMIT) -> TodayList:
@@ -176,7 +176,7 @@ def tasks_for_today(*, rep: User, now: dt.datetime | None = None, limit: int = D
     now = now or timezone.now()
     limit = max(1, min(limit, MAX_LIMIT))
     ids, counters = _ranked_page(rep=rep, now=now, limit=limit + 1)
-    touches = list(_ROWS.queryset(ids=ids)) if ids else []
+    touches = _ROWS.objects(ids=ids) if ids else []
     has_more = counters["remaining"] > limit
     touches = touches[:limit]
     decorate_rows(touches, now=now)
@@ -216,7 +216,8 @@ def _ranked_with_counts(*, rep_id: int, end: dt.datetime, now: dt.datetime) -> Q
     )
 
 
-def _rows(*, ids: list[int]) -> QuerySet[Touch]:
+def _rows(*, ids) -> QuerySet[Touch]:
+    """The rows of these touches (a list of ids or a subquery of them), annotated for display, in ROW_ORDER."""
     return annotate_rows(Touch.objects.filter(pk__in=ids)).order_by(*ROW_ORDER)
 
 

@@ -34,8 +34,7 @@ def test_ranking_sql_is_a_fresh_builds_for_each_rep_and_moment(rep, other_rep):
 def test_rows_are_the_orms_instances_with_their_relations_and_annotations(rep, make_task):
     tasks = [make_task(rep, due=dt.timedelta(minutes=i)) for i in range(4)]
     for ids in ([tasks[0].pk], [t.pk for t in tasks], [tasks[2].pk, tasks[1].pk, 10**9]):
-        kept = selectors._ROWS.queryset(ids=ids)
-        got, want = list(kept), list(selectors._rows(ids=ids))
+        got, want = selectors._ROWS.objects(ids=ids), list(selectors._rows(ids=ids))
         assert [t.pk for t in got] == [t.pk for t in want]
         for a, b in zip(got, want, strict=True):
             assert a.__dict__.keys() == b.__dict__.keys()
@@ -62,6 +61,6 @@ def test_a_query_whose_sql_text_follows_the_values_is_built_anew(rep, make_task)
         return Touch.objects.order_by("id")[:count]
 
     precompiled = Precompiled(first)
-    assert [t.pk for t in precompiled.queryset(count=2)] == [t.pk for t in tasks[:2]]
-    assert [t.pk for t in precompiled.queryset(count=3)] == [t.pk for t in tasks]
+    assert [t.pk for t in precompiled.objects(count=2)] == [t.pk for t in tasks[:2]]
+    assert [t.pk for t in precompiled.objects(count=3)] == [t.pk for t in tasks]
     assert set(precompiled._kept.values()) == {_NOT_KEPT}
