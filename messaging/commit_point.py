@@ -11,9 +11,14 @@ one per thread), in a transaction, the touch is updated under its row lock and t
 checked, answer awaited; then COMMIT is sent without waiting, the "." written right after it,
 and only then is COMMIT's answer read. What a process wrote to a socket is delivered by the
 kernel even if the process is killed the next instant, so a kill leaves both writes or neither,
-except in the microseconds between them. Had COMMIT failed after the "." went out (the database
-went away then), the touch stays `sending`, started, and the reconciler sends it again: the one
-way left for an email to go twice, on a database failure rather than a worker's.
+except in the microseconds between them.
+
+Had the connection died with COMMIT's answer after the "." went out (the database restarted, or
+its sessions were terminated), whether the touch is `sent` is unknown while the email is on its
+way. The commit is then made sure of on a new connection (`_recommit`), for up to half a lease,
+while this process still holds the claim: the touch is `sent` either way, never left `sending`
+for the reconciler to send again. Only a database unreachable for longer than that leaves the
+touch `sending`, started, and the email could go twice.
 
 Elsewhere (SQLite; inside a transaction, as in most tests, where another connection would not
 see the claim) the touch is committed by the ORM first and `write` runs after it.
@@ -76,15 +81,42 @@ def _pipelined(touch_id: int, token: uuid.UUID, now: dt.datetime, write: Callabl
     except BaseException as exc:
         _discard()
         raise _as_django_error(exc) from exc
+    written = False
     try:
         write()
+        written = True
     finally:
         try:
             _wait(conn)
         except BaseException as exc:
             _discard()
-            raise _as_django_error(exc) from exc
+            if not (written and _is_database_error(exc)):
+                raise _as_django_error(exc) from exc
+            if not _recommit(touch_id, token, now):
+                raise OperationalError("the claim was taken back while the commit's answer was lost") from exc
     return True
+
+
+def _recommit(touch_id: int, token: uuid.UUID, now: dt.datetime) -> bool:
+    """COMMIT's answer was lost after the write: make sure the touch is `sent` under `token`.
+    True when it is (COMMIT had gone through, or it does now); False when the claim is no longer ours."""
+    deadline = time.monotonic() + settings.DISPATCH_LEASE_SECONDS / 2
+    while True:
+        try:
+            conn, cursor = _begin()
+            _run(conn, cursor, _update_sql(), [TouchStatus.SENT, now, touch_id, str(token), TouchStatus.SENDING])
+            if cursor.rowcount == 1:
+                _run(conn, cursor, "COMMIT")
+                return True
+            _run(conn, cursor, _sent_sql(), [touch_id, str(token), TouchStatus.SENT])
+            sent = cursor.fetchone() is not None
+            _run(conn, cursor, "ROLLBACK")
+            return sent
+        except BaseException as exc:
+            _discard()
+            if not _is_database_error(exc) or time.monotonic() >= deadline:
+                raise _as_django_error(exc) from exc
+            time.sleep(0.2)
 
 
 def _as_django_error(exc: BaseException) -> BaseException:
@@ -130,6 +162,15 @@ def _update_sql() -> str:
     column = {name: quote(Touch._meta.get_field(name).column) for name in ("status", "sent_at", "id", "claim_token")}
     return (
         f"UPDATE {quote(Touch._meta.db_table)} SET {column['status']} = %s, {column['sent_at']} = %s "  # noqa: S608  # nosec B608 - identifiers from our model, quoted; values are params
+        f"WHERE {column['id']} = %s AND {column['claim_token']} = %s::uuid AND {column['status']} = %s"
+    )
+
+
+def _sent_sql() -> str:
+    quote = connection.ops.quote_name
+    column = {name: quote(Touch._meta.get_field(name).column) for name in ("status", "id", "claim_token")}
+    return (
+        f"SELECT 1 FROM {quote(Touch._meta.db_table)} "  # noqa: S608  # nosec B608 - identifiers from our model, quoted; values are params
         f"WHERE {column['id']} = %s AND {column['claim_token']} = %s::uuid AND {column['status']} = %s"
     )
 

@@ -63,7 +63,10 @@ COMMIT without waiting for its answer, a worker killed mid-batch hit that wait o
 fail tests/cadences/test_worker_dispatch.py about one run in five.) An SMS whose send started and that Twilio
 accepts more than DISPATCH_SEND_TIMEOUT_SECONDS later (a worker frozen that long between marking the
 start and its request reaching Twilio) could be sent twice; that is many times the transports'
-timeouts. The lease only decides how soon the reconciler acts, never whether a touch goes twice.
+timeouts. An email whose COMMIT's answer died with its database connection after the "." went
+out is committed again on a new connection while its sender still holds the claim; only a database
+away for longer than half a lease leaves it `sending`, to be sent again (messaging/commit_point.py).
+The lease only decides how soon the reconciler acts, never whether a touch goes twice.
 
 Recovery: a worker SIGKILLed mid-batch strands only the batches it was sending (no prefetch). Once
 it restarts under its node name they are taken back 1.5 renewals (7.5 s) after its last renewal,

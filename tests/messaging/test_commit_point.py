@@ -152,3 +152,90 @@ def test_a_worker_killed_while_the_commit_is_answered_leaves_the_email_delivered
     assert smtp_server.messages()[0]["Message-ID"] == f"<touch-{touch.pk}@leadfollow.example>"
     touch.refresh_from_db()
     assert touch.status == TouchStatus.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_whose_connection_died_with_it_is_made_again_and_the_touch_is_sent(postgres):
+    """The database's session ends while COMMIT is being worked on and the "." is already out (as in
+    tests/reliability, sessions terminated): COMMIT rolled back, the email is on its way. The commit
+    point commits again on a new connection, so the reconciler never finds it `sending` and sends it twice."""
+    touch, token = claimed_touch()
+    table = connection.ops.quote_name(Touch._meta.db_table)
+    with connection.cursor() as cursor:
+        # A deferred trigger holds COMMIT in the server long enough to end its session mid-commit.
+        cursor.execute(
+            "CREATE FUNCTION test_slow_commit() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            f"CREATE CONSTRAINT TRIGGER test_slow_commit AFTER UPDATE ON {table} "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_slow_commit()"
+        )
+    writes, first_pid = [], []
+
+    def write():
+        writes.append(1)
+        pid = commit_point._local.conn.get_backend_pid()
+        first_pid.append(pid)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    try:
+        assert TouchCommitPoint(touch.pk, token).and_then(write)
+        assert commit_point._local.conn.get_backend_pid() != first_pid[0]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER IF EXISTS test_slow_commit ON {table}")
+            cursor.execute("DROP FUNCTION IF EXISTS test_slow_commit()")
+        commit_point.connection_close()
+    assert writes == [1]
+    touch.refresh_from_db()
+    assert touch.status == TouchStatus.SENT and touch.claim_token == token
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_that_went_through_but_whose_answer_was_lost_is_not_made_twice(postgres, monkeypatch):
+    import psycopg2
+
+    touch, token = claimed_touch()
+    wait, lost = commit_point._wait, []
+
+    def wait_losing_the_commit_answer(conn):
+        wait(conn)
+        if writes and not lost:  # the first answer after the write: COMMIT's
+            lost.append(1)
+            raise psycopg2.OperationalError("server closed the connection unexpectedly")
+
+    writes = []
+    monkeypatch.setattr(commit_point, "_wait", wait_losing_the_commit_answer)
+    try:
+        assert TouchCommitPoint(touch.pk, token).and_then(lambda: writes.append(1))
+    finally:
+        commit_point.connection_close()
+    assert lost == [1] and writes == [1]
+    touch.refresh_from_db()
+    assert touch.status == TouchStatus.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_lost_after_the_claim_was_taken_back_is_an_error(postgres, monkeypatch):
+    """Had the reconciler taken the claim back meanwhile (the database away for longer than a lease),
+    the sender is told the outcome is unknown, never that the claim was simply lost."""
+    import psycopg2
+    from django.db import OperationalError
+
+    touch, token = claimed_touch()
+    wait, writes = commit_point._wait, []
+
+    def wait_then_taken_back(conn):
+        wait(conn)
+        if writes and not Touch.objects.filter(pk=touch.pk, claim_token=None).exists():
+            Touch.objects.filter(pk=touch.pk).update(status=TouchStatus.SCHEDULED, claim_token=None)
+            raise psycopg2.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(commit_point, "_wait", wait_then_taken_back)
+    try:
+        with pytest.raises(OperationalError, match="taken back"):
+            TouchCommitPoint(touch.pk, token).and_then(lambda: writes.append(1))
+    finally:
+        commit_point.connection_close()
+    assert writes == [1]
