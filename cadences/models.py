@@ -230,6 +230,9 @@ class Touch(models.Model):
     body = models.TextField(blank=True)
     # The Message-ID this email answers (threading), set when a rep answers the lead's message.
     in_reply_to = models.CharField(max_length=500, blank=True)
+    # The compose form's key (reactions.rep_messages): the same form posted twice (a double click,
+    # a resend after a timeout) finds this touch instead of sending the message again.
+    send_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     urgent = models.BooleanField(default=False)
     # Set by a snooze: the rep chose this task's time, so it is no longer an instant call or an
     # urgent task at the top of Today, but an ordinary task due then (today.selectors.instant_q).

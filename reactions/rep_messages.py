@@ -16,7 +16,10 @@ recipe:
    from the lead page, the answer does the lead's open task on that channel (the "Reply received —
    answer now" task, or the step Today shows), so Today moves on; with none, it is logged as an
    attempt of its own (a done email/text task): a rep's own message is a real attempt;
-6. on commit the touch is handed to the workers at once (messaging.tasks.touches_send_now).
+6. on commit the touch is handed to the workers at once (messaging.tasks.touches_send_now);
+7. the compose form's key (`key`, Touch.send_key) makes a second post of the same form (a double
+   click, a browser resending after a timeout) answer with the touch the first one made: nothing
+   more is sent, no second attempt is counted.
 
 A send that later fails for good is dispatch's to report: the touch fails with the reason on the
 lead's timeline, the lead's channel is flagged as for any touch, and the rep who wrote it gets an
@@ -24,8 +27,10 @@ urgent task saying the message did not go out (messaging.dispatch.touch_fail_per
 completed step stays done: the attempt was made; the task is the rep's next step.
 """
 
+import uuid
+
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cadences.models import Channel, Outcome, Touch, TouchPurpose
@@ -80,10 +85,29 @@ def _rendered(text: str, *, field: str, lead: Lead, by) -> str:
     return render_text(text, lead=lead, rep=by)
 
 
-def rep_message_send(*, lead: Lead, by, channel: str, body: str, subject: str = "", task: Touch | None = None) -> Touch:
+def rep_message_sent_before(*, key: uuid.UUID | None, lead: Lead, by) -> Touch | None:
+    """The touch this form's first post made (step 7), if it was this rep's to this lead."""
+    if key is None:
+        return None
+    return Touch.objects.filter(send_key=key, lead=lead, completed_by=by).first()
+
+
+def rep_message_send(
+    *,
+    lead: Lead,
+    by,
+    channel: str,
+    body: str,
+    subject: str = "",
+    task: Touch | None = None,
+    key: uuid.UUID | None = None,
+) -> Touch:
     """Write to the lead as `by` (recipe in the module docstring). Returns the touch that sends it."""
     if not leads_visible_to(by).filter(pk=lead.pk).exists():
         raise PermissionDenied("This lead is not yours to work.")
+    earlier = rep_message_sent_before(key=key, lead=lead, by=by)
+    if earlier is not None:
+        return earlier
     if task is not None and (task.lead_id != lead.pk or not touch_may_be_worked_by(touch=task, user=by)):
         raise PermissionDenied("This task belongs to someone else.")
     lead = Lead.objects.get(pk=lead.pk)  # the consent flags as they are now
@@ -107,6 +131,17 @@ def rep_message_send(*, lead: Lead, by, channel: str, body: str, subject: str = 
     else:
         subject = ""
     what = "text" if channel == Channel.SMS else "email"
+    try:
+        return _send(lead=lead, by=by, channel=channel, subject=subject, body=body, task=task, key=key, what=what,
+                     in_reply_to=in_reply_to)  # fmt: skip
+    except IntegrityError:
+        earlier = rep_message_sent_before(key=key, lead=lead, by=by)  # the same form, posted twice at once
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _send(*, lead, by, channel, subject, body, task, key, what, in_reply_to) -> Touch:
     with transaction.atomic():
         if task is None:
             task = _open_task_answered(lead=lead, channel=channel, by=by)
@@ -124,6 +159,7 @@ def rep_message_send(*, lead: Lead, by, channel: str, body: str, subject: str = 
             subject=subject,
             body=body,
             in_reply_to=in_reply_to[:500],
+            send_key=key,
             purpose=TouchPurpose.STEP,
             assigned_to=by,
             completed_by=by,

@@ -20,7 +20,7 @@ from leads.forms import add_service_errors
 from leads.selectors import lead_get_for
 from messaging.conversation_seen import conversation_seen
 from messaging.selectors import conversation_for, conversation_latest_id
-from reactions.rep_messages import SMS_BODY_MAX, lead_answer_problem, rep_message_send
+from reactions.rep_messages import SMS_BODY_MAX, lead_answer_problem, rep_message_send, rep_message_sent_before
 from today.selectors import touch_get_for
 
 any_role = role_required(Role.REP, Role.MANAGER, Role.ADMIN)
@@ -56,27 +56,35 @@ def _initial(request, *, lead, task, points, form_errors: list[str]) -> dict:
     return {}
 
 
+def _sent(request, *, lead, channel: str, task_done: bool):
+    done = " and the step is done" if task_done else ""
+    messages.success(request, f"{CHANNELS[channel]} to {lead.first_name} on its way{done}.")
+    if request.POST.get("back") == "today":  # opened from a Today row: back to the list
+        return redirect("today:index")
+    return redirect(reverse("leads:detail", kwargs={"pk": lead.pk}) + "#conversation")
+
+
 @any_role
 def lead_compose(request, pk, channel):
     lead = lead_get_for(request.user, pk)
     if channel not in CHANNELS:
         raise Http404("Email or text only.")
+    form = ComposeForm(request.POST, channel=channel) if request.method == "POST" else None
+    if form is not None and form.is_valid():
+        earlier = rep_message_sent_before(key=form.cleaned_data["send_key"], lead=lead, by=request.user)
+        if earlier is not None:  # this form was sent already (a double click): say so again, send nothing
+            return _sent(request, lead=lead, channel=channel, task_done=False)
     task = _task(request, lead, channel)
     points = starting_points_for(lead=lead, channel=channel)
     template_errors: list[str] = []
-    if request.method == "POST":
-        form = ComposeForm(request.POST, channel=channel)
+    if form is not None:
         if form.is_valid():
             try:
                 rep_message_send(lead=lead, by=request.user, channel=channel, task=task, **form.send_kwargs())
             except ValidationError as exc:
                 add_service_errors(form, exc)  # what was typed stays in the form
             else:
-                done = " and the step is done" if task else ""
-                messages.success(request, f"{CHANNELS[channel]} to {lead.first_name} on its way{done}.")
-                if request.POST.get("back") == "today":  # opened from a Today row: back to the list
-                    return redirect("today:index")
-                return redirect(reverse("leads:detail", kwargs={"pk": lead.pk}) + "#conversation")
+                return _sent(request, lead=lead, channel=channel, task_done=task is not None)
     else:
         initial = _initial(request, lead=lead, task=task, points=points, form_errors=template_errors)
         form = ComposeForm(initial=initial, channel=channel)

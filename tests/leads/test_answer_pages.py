@@ -155,3 +155,41 @@ def test_lead_page_has_the_actions_and_loads_the_conversation(client_for, rep, l
 
 def test_unknown_channel_is_404(client_for, rep, lead):
     assert client_for(rep).get(compose_url(lead, "fax")).status_code == 404
+
+
+def _send_key(page: str) -> str:
+    import re
+
+    return re.search(r'name="send_key" value="([0-9a-f-]{36})"', page).group(1)
+
+
+@pytest.mark.parametrize("with_task", [False, True], ids=["from the lead page", "a manual step"])
+def test_the_same_form_posted_twice_sends_once_and_says_sent_again(
+    client_for, rep, lead, fake_twilio, django_capture_on_commit_callbacks, with_task
+):
+    """A double click on Send, or a browser resending after a timeout: one text, one attempt."""
+    query, data = {}, {"body": "Hi Dana, the quote is ready."}
+    if with_task:
+        cadence = CadenceFactory()
+        CadenceStepFactory(cadence=cadence, day=0, send_hour=None, channel=Channel.SMS, body="Hi")
+        task = enrollment_start(lead=lead, cadence=cadence).touches.get(channel=Channel.SMS)
+        query, data = {"task": task.pk}, {**data, "task": task.pk}
+    client = client_for(rep)
+    data["send_key"] = _send_key(client.get(compose_url(lead, "sms", **query)).content.decode())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(compose_url(lead, "sms"), data)
+        second = client.post(compose_url(lead, "sms"), data, follow=True)
+
+    assert first.status_code == 302 and second.redirect_chain[-1][0] == first.url
+    assert "Text to Dana on its way" in second.content.decode()
+    assert [m["body"] for m in fake_twilio.messages()] == ["Hi Dana, the quote is ready."]
+    lead.refresh_from_db()
+    assert lead.attempt_count == 1
+    assert lead.touches.filter(automated=True, body="Hi Dana, the quote is ready.").count() == 1
+
+
+def test_each_form_shown_has_its_own_key(client_for, rep, lead):
+    client = client_for(rep)
+    keys = {_send_key(client.get(compose_url(lead, "email")).content.decode()) for _ in range(2)}
+    assert len(keys) == 2

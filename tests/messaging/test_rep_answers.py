@@ -258,3 +258,31 @@ def test_a_text_with_no_task_open_is_an_attempt_of_its_own(lead, rep, fake_twili
     assert lead.attempt_count == 1 and lead.first_response_at is not None
     logged = lead.touches.get(automated=False)
     assert (logged.status, logged.outcome, logged.channel) == (TouchStatus.DONE, Outcome.SENT, Channel.SMS)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_posts_of_one_form_at_once_make_one_touch(lead, rep, monkeypatch, django_capture_on_commit_callbacks):
+    """The second post's look-up ran before the first committed: the unique key decides, and the
+    second answers with the first's touch, its own writes (an attempt, a task) rolled back."""
+    import uuid
+
+    from reactions import rep_messages
+
+    key = uuid.uuid4()
+    first = rep_message_send(lead=lead, by=rep, channel="sms", body="Quote attached", key=key)
+    real, calls = rep_messages.rep_message_sent_before, []
+
+    def too_early_then_real(**kwargs):
+        calls.append(kwargs["key"])
+        return None if len(calls) == 1 else real(**kwargs)
+
+    monkeypatch.setattr(rep_messages, "rep_message_sent_before", too_early_then_real)
+    with django_capture_on_commit_callbacks(execute=False) as handed_over:
+        again = rep_message_send(lead=lead, by=rep, channel="sms", body="Quote attached", key=key)
+
+    assert again.pk == first.pk and calls == [key, key]
+    assert handed_over == []  # nothing more for the workers
+    lead.refresh_from_db()
+    assert lead.attempt_count == 1
+    assert lead.touches.filter(send_key=key).count() == 1
+    assert lead.touches.filter(automated=False, outcome=Outcome.SENT).count() == 1
