@@ -44,6 +44,14 @@
     document.querySelectorAll(".conversation-thread").forEach(function (t) { t.scrollTop = t.scrollHeight; });
   });
   document.querySelectorAll("[data-sms-counter]").forEach(bindCounter);
+  // Send once: the button waits after the first click (the server also ignores a second post of the form).
+  var compose = document.getElementById("compose-form");
+  if (compose) {
+    compose.addEventListener("submit", function () {
+      var send = document.getElementById("compose-send");
+      if (send) { send.disabled = true; send.textContent = "Sending…"; }
+    });
+  }
   setInterval(poll, 10000);
   // Back on the tab: catch up at once rather than at the next beat.
   document.addEventListener("visibilitychange", poll);
