@@ -10,6 +10,8 @@ import re
 
 from django.template import Context, Engine, Template, TemplateSyntaxError
 
+from leads.phones import phone_display
+
 # The only values a template can see, and where they come from.
 MERGE_FIELDS = {
     "lead.first_name": lambda lead, rep: lead.first_name,
@@ -22,7 +24,8 @@ MERGE_FIELDS = {
     "rep.last_name": lambda lead, rep: rep.last_name if rep else "",
     "rep.full_name": lambda lead, rep: rep.get_full_name() if rep else "",
     "rep.email": lambda lead, rep: rep.email if rep else "",
-    "rep.phone": lambda lead, rep: rep.phone if rep else "",
+    # As a person reads it, like every number we show: (212) 234-7101 in the organisation's region.
+    "rep.phone": lambda lead, rep: phone_display(rep.phone) if rep and rep.phone else "",
     "company": lambda lead, rep: _organization_name(),
 }
 
