@@ -306,7 +306,13 @@ def decorate_rows(touches: list[Touch], *, now: dt.datetime) -> None:
         touch.waiting_minutes = int((now - since).total_seconds() // 60)
         touch.waiting_label = timing.waiting_label(touch.waiting_minutes)
         touch.next_label = ""
+        # "then:" the lead's next touch; "also:" one due before this task (an email sent the same
+        # day as this call, say), which does not wait for it.
+        touch.next_word = "then"
         if getattr(touch, "next_due_at", None):
+            if now < touch.next_due_at < touch.due_at:
+                touch.next_word = "also"
+
             what = touch.next_title or channel_labels.get(touch.next_channel, touch.next_channel)
             # A next step whose planned time has passed waits for this one (it moves when this is done late).
             when = (

@@ -117,6 +117,17 @@ def test_then_weekday_and_full_date_wording(client_for, rep, make_task):
     assert "then: SMS once this is done" in client_for(rep).get("/today/").content.decode()
 
 
+def test_a_next_touch_due_before_this_task_is_also_not_then(client_for, rep, make_task):
+    """Snoozed to 14:00, the call's lead still gets the day's email at 13:00: that comes before it."""
+    task = make_task(rep, due=dt.timedelta(hours=2))
+    factories.TouchFactory(
+        lead=task.lead, channel=Channel.EMAIL, automated=True, assigned_to=None, status=TouchStatus.SCHEDULED,
+        due_at=NOON + dt.timedelta(hours=1),
+    )  # fmt: skip
+    row = _row_html(client_for(rep).get("/today/?limit=50").content.decode(), task)
+    assert "also: Email today 13:00" in row and "then:" not in row
+
+
 def test_then_skips_finished_touches_and_appointment_reminders(client_for, rep, make_task):
     task = make_task(rep)
     lead = task.lead
