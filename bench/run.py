@@ -246,10 +246,13 @@ class Bench:
         largest = per_size[-1]
         growth = largest["today_p95_ms"] / per_size[0]["today_p95_ms"] if per_size[0]["today_p95_ms"] else 0
         constant = len({e["today_queries"] for e in per_size}) == 1
+        # Two targets at the largest size, each on its own row: the page's own (p95 < 100 ms at 1M,
+        # constant queries) and the ratio to the bare one-table list (<= 3x). One row for both read
+        # as a miss of the first when only the second was missed.
         for e in per_size:
             ratio = e["today_p95_ms"] / e["baseline_p95_ms"]
             last = e is largest
-            ok = e["today_p95_ms"] < 100 and ratio <= 3 and constant and (growth <= 2 or len(per_size) == 1)
+            ok = e["today_p95_ms"] < 100 and constant
             self.add(
                 "3 Today page",
                 f"p95 server time @ {e['touches']:,} touches (p50 {e['today_p50_ms']:.1f} ms; "
@@ -257,10 +260,21 @@ class Bench:
                 round(e["today_p95_ms"], 1),
                 round(e["baseline_p95_ms"], 1),
                 round(ratio, 2),
-                "p95 < 100 ms at 1M, <= 3x, flat, constant queries" if last else "",
+                "p95 < 100 ms at 1M, constant queries" if last else "",
                 ("PASS" if ok else "MISS") if last else "info",
                 "ms",
             )
+        ratio = largest["today_p95_ms"] / largest["baseline_p95_ms"]
+        self.add(
+            "3 Today page",
+            f"p95 @ {largest['touches']:,} touches against the bare list of as many rows from one table",
+            round(ratio, 2),
+            None,
+            None,
+            "<= 3x baseline",
+            "PASS" if ratio <= 3 else "MISS",
+            "x",
+        )
         self.add(
             "3 Today page",
             f"growth p95 {per_size[0]['touches']:,} -> {largest['touches']:,} touches; queries "
