@@ -135,9 +135,11 @@ def rep_message_send(
         return _send(lead=lead, by=by, channel=channel, subject=subject, body=body, task=task, key=key, what=what,
                      in_reply_to=in_reply_to)  # fmt: skip
     except IntegrityError:
-        earlier = rep_message_sent_before(key=key, lead=lead, by=by)  # the same form, posted twice at once
-        if earlier is None:
+        if key is None:
             raise
+        earlier = rep_message_sent_before(key=key, lead=lead, by=by)  # the same form, posted twice at once
+        if earlier is None:  # a key sent before to someone else: not this form's
+            raise ValidationError("This form was sent already. Open the page again to write a new message.") from None
         return earlier
 
 

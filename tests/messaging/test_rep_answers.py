@@ -286,3 +286,14 @@ def test_two_posts_of_one_form_at_once_make_one_touch(lead, rep, monkeypatch, dj
     assert lead.attempt_count == 1
     assert lead.touches.filter(send_key=key).count() == 1
     assert lead.touches.filter(automated=False, outcome=Outcome.SENT).count() == 1
+
+
+def test_a_key_already_used_for_another_lead_is_refused_and_sends_nothing(lead, rep):
+    import uuid
+
+    key = uuid.uuid4()
+    rep_message_send(lead=lead, by=rep, channel="sms", body="Quote attached", key=key)
+    other = LeadFactory(owner=rep, phone="+12125550199")
+    with pytest.raises(ValidationError, match="sent already"):
+        rep_message_send(lead=other, by=rep, channel="sms", body="Quote attached", key=key)
+    assert not other.touches.exists()
