@@ -26,6 +26,7 @@ see the claim) the touch is committed by the ORM first and `write` runs after it
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import select
 import threading
@@ -38,6 +39,8 @@ from django.db import OperationalError, connection
 from django.utils import timezone
 
 from cadences.models import Touch, TouchStatus
+
+log = logging.getLogger(__name__)
 
 # One connection per thread (a threaded web server may send from several), of this process only
 # (a forked pool process opens its own); all of them listed for connection_close().
@@ -107,10 +110,12 @@ def _recommit(touch_id: int, token: uuid.UUID, now: dt.datetime) -> bool:
             _run(conn, cursor, _update_sql(), [TouchStatus.SENT, now, touch_id, str(token), TouchStatus.SENDING])
             if cursor.rowcount == 1:
                 _run(conn, cursor, "COMMIT")
+                log.warning("commit point: touch %s committed again, its first COMMIT's answer was lost", touch_id)
                 return True
             _run(conn, cursor, _sent_sql(), [touch_id, str(token), TouchStatus.SENT])
             sent = cursor.fetchone() is not None
             _run(conn, cursor, "ROLLBACK")
+            log.warning("commit point: touch %s %s", touch_id, "had committed" if sent else "was taken back")
             return sent
         except BaseException as exc:
             _discard()

@@ -155,7 +155,7 @@ def test_a_worker_killed_while_the_commit_is_answered_leaves_the_email_delivered
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_commit_whose_connection_died_with_it_is_made_again_and_the_touch_is_sent(postgres):
+def test_a_commit_whose_connection_died_with_it_is_made_again_and_the_touch_is_sent(postgres, caplog):
     """The database's session ends while COMMIT is being worked on and the "." is already out (as in
     tests/reliability, sessions terminated): COMMIT rolled back, the email is on its way. The commit
     point commits again on a new connection, so the reconciler never finds it `sending` and sends it twice."""
@@ -188,6 +188,7 @@ def test_a_commit_whose_connection_died_with_it_is_made_again_and_the_touch_is_s
             cursor.execute("DROP FUNCTION IF EXISTS test_slow_commit()")
         commit_point.connection_close()
     assert writes == [1]
+    assert f"touch {touch.pk} committed again" in caplog.text
     touch.refresh_from_db()
     assert touch.status == TouchStatus.SENT and touch.claim_token == token
 
