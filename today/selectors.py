@@ -312,7 +312,6 @@ def decorate_rows(touches: list[Touch], *, now: dt.datetime) -> None:
         if getattr(touch, "next_due_at", None):
             if now < touch.next_due_at < touch.due_at:
                 touch.next_word = "also"
-
             what = touch.next_title or channel_labels.get(touch.next_channel, touch.next_channel)
             # A next step whose planned time has passed waits for this one (it moves when this is done late).
             when = (
