@@ -7,11 +7,14 @@ pages (classes), in the HTML email (the same words) and in the text email (plain
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from reports.money import money_display
 from reports.selectors.vocabulary import FEW_DATA_BELOW
 
 register = template.Library()
+# A rate of no leads: a dash, never "0%".
+NO_LEADS = mark_safe('<span class="text-body-secondary" data-n="0">—</span>')  # noqa: S308  # nosec B308 B703 - a constant
 FEW_TITLE = f"Fewer than {FEW_DATA_BELOW} leads: too few to read much into"
 
 
@@ -65,7 +68,7 @@ def share(part, whole, plain=False, counts=False):
     if plain:
         return f"{text}, few data" if whole and few(whole) else text
     if not whole:
-        return format_html('<span class="text-body-secondary" data-n="0">—</span>')
+        return NO_LEADS
     if few(whole):
         return format_html(
             '<span class="text-body-secondary" data-n="{}" data-few="1" title="{}">{} '
