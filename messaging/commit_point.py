@@ -163,21 +163,25 @@ def connection_close() -> None:
 
 
 def _update_sql() -> str:
-    quote = connection.ops.quote_name
-    column = {name: quote(Touch._meta.get_field(name).column) for name in ("status", "sent_at", "id", "claim_token")}
-    return (
-        f"UPDATE {quote(Touch._meta.db_table)} SET {column['status']} = %s, {column['sent_at']} = %s "  # noqa: S608  # nosec B608 - identifiers from our model, quoted; values are params
-        f"WHERE {column['id']} = %s AND {column['claim_token']} = %s::uuid AND {column['status']} = %s"
-    )
+    status, sent_at = _column("status"), _column("sent_at")
+    return f"UPDATE {_table()} SET {status} = %s, {sent_at} = %s WHERE {_claimed_where()}"  # noqa: S608  # nosec B608 - identifiers from our model, quoted; values are params
 
 
 def _sent_sql() -> str:
-    quote = connection.ops.quote_name
-    column = {name: quote(Touch._meta.get_field(name).column) for name in ("status", "id", "claim_token")}
-    return (
-        f"SELECT 1 FROM {quote(Touch._meta.db_table)} "  # noqa: S608  # nosec B608 - identifiers from our model, quoted; values are params
-        f"WHERE {column['id']} = %s AND {column['claim_token']} = %s::uuid AND {column['status']} = %s"
-    )
+    return f"SELECT 1 FROM {_table()} WHERE {_claimed_where()}"  # noqa: S608  # nosec B608 - identifiers from our model, quoted; values are params
+
+
+def _claimed_where() -> str:
+    """The touch (id), under this claim (token), in this status: the parameters, in that order."""
+    return f"{_column('id')} = %s AND {_column('claim_token')} = %s::uuid AND {_column('status')} = %s"
+
+
+def _table() -> str:
+    return connection.ops.quote_name(Touch._meta.db_table)
+
+
+def _column(name: str) -> str:
+    return connection.ops.quote_name(Touch._meta.get_field(name).column)
 
 
 def _connection():
