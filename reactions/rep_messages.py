@@ -132,8 +132,31 @@ def rep_message_send(
         subject = ""
     what = "text" if channel == Channel.SMS else "email"
     try:
-        return _send(lead=lead, by=by, channel=channel, subject=subject, body=body, task=task, key=key, what=what,
-                     in_reply_to=in_reply_to)  # fmt: skip
+        with transaction.atomic():
+            if task is None:
+                task = _open_task_answered(lead=lead, channel=channel, by=by)
+            if task is None:
+                task = task_create(
+                    lead=lead, title=f"{what.capitalize()} written to the lead", channel=channel, assigned_to=by
+                )
+            # The task is done as when "Sent" is clicked: one attempt, the cadence advances.
+            touch_complete(touch=task, outcome=Outcome.SENT, by=by)
+            touch = Touch.objects.create(
+                lead=lead,
+                channel=channel,
+                automated=True,
+                title=f"{by.get_full_name() or by.get_username()}'s {what}"[:200],
+                subject=subject,
+                body=body,
+                in_reply_to=in_reply_to[:500],
+                send_key=key,
+                purpose=TouchPurpose.STEP,
+                assigned_to=by,
+                completed_by=by,
+                due_at=timezone.now(),
+            )
+            # Out at once, not at the next tick; the claim makes a second hand-over a no-op.
+            transaction.on_commit(lambda: touches_send_now.delay([touch.pk]))
     except IntegrityError:
         if key is None:
             raise
@@ -141,32 +164,4 @@ def rep_message_send(
         if earlier is None:  # a key sent before to someone else: not this form's
             raise ValidationError("This form was sent already. Open the page again to write a new message.") from None
         return earlier
-
-
-def _send(*, lead, by, channel, subject, body, task, key, what, in_reply_to) -> Touch:
-    with transaction.atomic():
-        if task is None:
-            task = _open_task_answered(lead=lead, channel=channel, by=by)
-        if task is None:
-            task = task_create(
-                lead=lead, title=f"{what.capitalize()} written to the lead", channel=channel, assigned_to=by
-            )
-        # The task is done as when "Sent" is clicked: one attempt, the cadence advances.
-        touch_complete(touch=task, outcome=Outcome.SENT, by=by)
-        touch = Touch.objects.create(
-            lead=lead,
-            channel=channel,
-            automated=True,
-            title=f"{by.get_full_name() or by.get_username()}'s {what}"[:200],
-            subject=subject,
-            body=body,
-            in_reply_to=in_reply_to[:500],
-            send_key=key,
-            purpose=TouchPurpose.STEP,
-            assigned_to=by,
-            completed_by=by,
-            due_at=timezone.now(),
-        )
-        # Out at once, not at the next tick; the claim makes a second hand-over a no-op.
-        transaction.on_commit(lambda: touches_send_now.delay([touch.pk]))
     return touch
