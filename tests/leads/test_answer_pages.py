@@ -193,3 +193,8 @@ def test_each_form_shown_has_its_own_key(client_for, rep, lead):
     client = client_for(rep)
     keys = {_send_key(client.get(compose_url(lead, "email")).content.decode()) for _ in range(2)}
     assert len(keys) == 2
+
+
+def test_the_compose_page_names_the_number_as_a_person_reads_it(client_for, rep, lead):
+    page = client_for(rep).get(compose_url(lead, "sms")).content.decode()
+    assert "To (212) 555-1234" in page and "+12125551234" not in page
